@@ -1,0 +1,5 @@
+"""Unit tests draw figures off-screen."""
+
+import matplotlib
+
+matplotlib.use("Agg")

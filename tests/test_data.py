@@ -1,0 +1,142 @@
+"""The data layer against facts published with MNIST (shared/data/README.md), not against its own output."""
+
+import shutil
+
+import pytest
+import torch
+
+from vae_lesson import data
+from vae_lesson.data import DataFileError, batches, binarize, load_mnist
+
+# The canonical MNIST label counts per class, digits 0..9.
+TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+FIRST_TEST_LABELS = [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+
+
+@pytest.mark.parametrize("split, n, counts", [("train", 60_000, TRAIN_COUNTS), ("test", 10_000, TEST_COUNTS)])
+def test_split_sizes_dtypes_and_label_counts(split, n, counts):
+    x, y = load_mnist(split)
+    assert x.shape == (n, 28, 28) and x.dtype == torch.float32
+    assert y.shape == (n,) and y.dtype == torch.int64
+    assert torch.bincount(y, minlength=10).tolist() == counts
+
+
+def test_values_and_first_test_labels():
+    x, y = load_mnist("test")
+    assert y[:10].tolist() == FIRST_TEST_LABELS
+    assert x.min().item() == 0.0 and x.max().item() == 1.0
+    # pixels are k/255 for integers k
+    k = x * 255
+    assert torch.equal(k, k.round())
+    # a digit is mostly background: MNIST's mean intensity is about 0.13
+    assert 0.12 < x.mean().item() < 0.14
+
+
+def test_default_split_is_train_and_results_are_fresh_tensors():
+    x1, _ = load_mnist()
+    assert len(x1) == 60_000
+    x1[0].fill_(5.0)  # a student's in-place change must not leak into the next load
+    x2, _ = load_mnist()
+    assert x2.max().item() == 1.0
+
+
+def test_unknown_split_names_the_valid_ones():
+    with pytest.raises(ValueError, match=r"unknown split 'validation'.*'train', 'test'"):
+        load_mnist("validation")
+
+
+def test_missing_file_says_how_to_repair(tmp_path):
+    with pytest.raises(DataFileError, match=r"missing.*git checkout"):
+        load_mnist("test", path=tmp_path / "mnist.npz")
+
+
+def test_truncated_file_is_reported_as_corrupt(tmp_path):
+    copy = tmp_path / "mnist.npz"
+    raw = (data.DATASETS_DIR / "mnist.npz").read_bytes()
+    copy.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(DataFileError, match=r"corrupt.*bytes.*repair"):
+        load_mnist("test", path=copy)
+
+
+def test_flipped_byte_is_reported_as_corrupt(tmp_path):
+    copy = tmp_path / "mnist.npz"
+    shutil.copyfile(data.DATASETS_DIR / "mnist.npz", copy)
+    raw = bytearray(copy.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF  # same size, different content
+    copy.write_bytes(bytes(raw))
+    with pytest.raises(DataFileError, match=r"corrupt.*sha256"):
+        load_mnist("test", path=copy)
+
+
+def test_intact_copy_elsewhere_loads(tmp_path):
+    copy = tmp_path / "mnist.npz"
+    shutil.copyfile(data.DATASETS_DIR / "mnist.npz", copy)
+    _, y = load_mnist("test", path=copy)
+    assert y[:10].tolist() == FIRST_TEST_LABELS
+
+
+def test_batches_cover_every_index_once_per_epoch():
+    idx = torch.arange(103)
+    gen = torch.Generator().manual_seed(0)
+    seen = [b for b in batches(idx, 10, generator=gen)]
+    assert [len(b) for b in seen] == [10] * 10 + [3]
+    assert sorted(torch.cat(seen).tolist()) == list(range(103))
+    # shuffled, and a second pass draws a different order
+    first = torch.cat(seen)
+    second = torch.cat(list(batches(idx, 10, generator=gen)))
+    assert not torch.equal(first, idx) and not torch.equal(first, second)
+
+
+def test_batches_without_shuffle_keep_order_and_pair_tensors():
+    x = torch.arange(7).float()
+    y = torch.arange(7) * 10
+    got = list(batches((x, y), 3, shuffle=False))
+    assert [b[0].tolist() for b in got] == [[0, 1, 2], [3, 4, 5], [6]]
+    assert all(torch.equal(bx.long() * 10, by) for bx, by in got)
+
+
+def test_batches_shuffle_is_reproducible_and_keeps_pairs():
+    x = torch.arange(50)
+    y = -torch.arange(50)
+    a = list(batches((x, y), 8, generator=torch.Generator().manual_seed(3)))
+    b = list(batches((x, y), 8, generator=torch.Generator().manual_seed(3)))
+    assert all(torch.equal(p[0], q[0]) for p, q in zip(a, b))
+    assert all(torch.equal(bx, -by) for bx, by in a)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5])
+def test_batches_reject_bad_batch_size(bad):
+    with pytest.raises(ValueError, match="batch_size"):
+        next(batches(torch.zeros(4), bad))
+
+
+def test_batches_reject_mismatched_lengths():
+    with pytest.raises(ValueError, match="same first dimension"):
+        next(batches((torch.zeros(4), torch.zeros(5)), 2))
+
+
+def test_binarize_mean_matches_intensity():
+    p = torch.tensor([0.0, 0.1, 0.5, 0.9, 1.0])
+    x = p.expand(200_000, 5)
+    b = binarize(x, generator=torch.Generator().manual_seed(0))
+    assert set(b.unique().tolist()) <= {0.0, 1.0}
+    # standard error of a Bernoulli mean is at most 0.5 / sqrt(200000) ~ 0.0011; allow 5 of them
+    assert torch.allclose(b.mean(0), p, atol=0.006)
+    assert b[:, 0].sum() == 0 and b[:, 4].sum() == len(b)
+
+
+def test_binarize_is_reproducible_with_a_seeded_generator():
+    x, _ = load_mnist("test")
+    a = binarize(x[:100], generator=torch.Generator().manual_seed(7))
+    b = binarize(x[:100], generator=torch.Generator().manual_seed(7))
+    c = binarize(x[:100], generator=torch.Generator().manual_seed(8))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert a.shape == (100, 28, 28) and a.dtype == torch.float32
+
+
+def test_binarize_rejects_grey_levels_out_of_range():
+    with pytest.raises(ValueError, match="divide uint8 pixels by 255"):
+        binarize(torch.tensor([0.0, 255.0]))
+    with pytest.raises(TypeError, match="floating-point"):
+        binarize(torch.tensor([0, 1]))

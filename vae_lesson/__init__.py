@@ -1,0 +1,7 @@
+"""vae_lesson: the package behind the interactive course on Variational Autoencoders.
+
+Each module teaches one idea and names the notebook where it is taught.
+Importing the package does nothing but define names: no seeding, no prints, no global style.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,164 @@
+"""The course's data layer: embedded MNIST, dynamic binarization and in-memory minibatches.
+
+Taught in ``notebooks/00_start_here.ipynb`` and used by every notebook after it.
+The data ships inside the package (``vae_lesson/datasets/``), so nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+DATASETS_DIR = Path(__file__).resolve().parent / "datasets"
+
+SPLITS = ("train", "test")
+
+REPAIR_HINT = (
+    "To repair it, restore the file from the repository "
+    "(`git checkout -- vae_lesson/datasets/{name}` in a clone of the course) "
+    "or reinstall the course with `pip install -r requirements.txt`."
+)
+
+
+class DataFileError(RuntimeError):
+    """An embedded data file is missing, truncated or corrupt; the message says how to repair it."""
+
+
+@dataclass(frozen=True)
+class EmbeddedFile:
+    """What an embedded ``.npz`` file must be: its name, size in bytes and sha256."""
+
+    name: str
+    size: int
+    sha256: str
+
+
+MNIST_FILE = EmbeddedFile(
+    name="mnist.npz",
+    size=11_490_519,
+    sha256="06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64",
+)
+
+
+def _check_split(split: str, valid: Sequence[str]) -> None:
+    if split not in valid:
+        raise ValueError(f"unknown split {split!r}: valid splits are {', '.join(map(repr, valid))}.")
+
+
+def _verify(path: Path, expected: EmbeddedFile) -> None:
+    """Raise :class:`DataFileError` unless ``path`` has the expected size and sha256."""
+    hint = REPAIR_HINT.format(name=expected.name)
+    if not path.is_file():
+        raise DataFileError(f"The data file {path} is missing. {hint}")
+    size = path.stat().st_size
+    if size != expected.size:
+        raise DataFileError(
+            f"The data file {path} is corrupt: it has {size:,} bytes, expected {expected.size:,} "
+            f"(an interrupted copy or a Git LFS pointer?). {hint}"
+        )
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != expected.sha256:
+        raise DataFileError(
+            f"The data file {path} is corrupt: its sha256 is {digest}, expected {expected.sha256}. {hint}"
+        )
+
+
+@functools.lru_cache(maxsize=4)
+def _read_arrays(path: str, size: int, mtime_ns: int, expected: EmbeddedFile) -> dict[str, np.ndarray]:
+    """Verify and decompress an ``.npz`` once per process (keyed by path, size and mtime)."""
+    _verify(Path(path), expected)
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    for array in arrays.values():
+        array.setflags(write=False)  # the cache is shared: nobody may change it in place
+    return arrays
+
+
+def load_arrays(expected: EmbeddedFile, path: str | os.PathLike | None = None) -> dict[str, np.ndarray]:
+    """The verified, cached arrays of an embedded ``.npz`` file (read-only uint8 arrays)."""
+    path = Path(path) if path is not None else DATASETS_DIR / expected.name
+    if not path.is_file():
+        _verify(path, expected)  # raises the "missing" error
+    stat = path.stat()
+    return _read_arrays(str(path.resolve()), stat.st_size, stat.st_mtime_ns, expected)
+
+
+def images_to_tensor(images: np.ndarray) -> Tensor:
+    """uint8 images (N, 28, 28) in 0..255 -> a new float32 tensor in [0, 1]."""
+    return torch.from_numpy(images.astype(np.float32)).div_(255.0)
+
+
+def load_mnist(split: str = "train", path: str | os.PathLike | None = None) -> tuple[Tensor, Tensor]:
+    """MNIST images and labels from the file embedded in the package.
+
+    Returns ``(x, y)``: ``x`` float32 of shape (N, 28, 28) with values in [0, 1],
+    ``y`` int64 of shape (N,). ``split`` is ``"train"`` (N = 60,000) or ``"test"`` (N = 10,000).
+    ``path`` overrides the embedded file (for a copy elsewhere).
+    The file's size and sha256 are checked and the decoded arrays cached per process;
+    each call returns fresh tensors, so changing them in place is safe.
+    Raises ``ValueError`` for an unknown split and :class:`DataFileError` for a missing or corrupt file.
+    Taught in ``notebooks/00_start_here.ipynb``.
+    """
+    _check_split(split, SPLITS)
+    arrays = load_arrays(MNIST_FILE, path)
+    x = images_to_tensor(arrays[f"x_{split}"])
+    y = torch.from_numpy(arrays[f"y_{split}"].astype(np.int64))
+    return x, y
+
+
+def binarize(x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """Dynamic (stochastic) binarization: each pixel becomes 1 with probability equal to its intensity.
+
+    ``x`` holds intensities in [0, 1] (any shape); the result has the same shape and dtype,
+    with values in {0, 1}. A fresh draw per epoch is what makes a Bernoulli likelihood honest
+    on grey-level MNIST. Pass a seeded ``torch.Generator`` for reproducible draws.
+    Taught in ``notebooks/00_start_here.ipynb`` and ``notebooks/03_train_vae.ipynb``.
+    """
+    if not torch.is_floating_point(x):
+        raise TypeError(f"binarize expects floating-point intensities in [0, 1], got dtype {x.dtype}.")
+    if x.numel() and (x.min() < 0 or x.max() > 1):
+        raise ValueError(
+            f"binarize expects intensities in [0, 1], got values in [{x.min().item():.3g}, {x.max().item():.3g}]; "
+            "divide uint8 pixels by 255 first (load_mnist already does)."
+        )
+    return torch.bernoulli(x, generator=generator)
+
+
+def batches(
+    x: Tensor | Sequence[Tensor],
+    batch_size: int,
+    shuffle: bool = True,
+    generator: torch.Generator | None = None,
+) -> Iterator[Tensor | tuple[Tensor, ...]]:
+    """In-memory minibatches: every example exactly once per pass, the last batch possibly short.
+
+    ``x`` is a tensor (N, ...) or a sequence of tensors sharing the first dimension N
+    (then each batch is a tuple, e.g. images and labels). Batches index whole tensors
+    with one index vector, rather than collating items one by one as a ``DataLoader`` does.
+    ``shuffle`` draws a new permutation per call, reproducibly with a seeded ``generator``.
+    Taught in ``notebooks/00_start_here.ipynb``; the training loop of ``notebooks/03_train_vae.ipynb`` uses it.
+    """
+    tensors = (x,) if isinstance(x, Tensor) else tuple(x)
+    if not tensors:
+        raise ValueError("batches needs at least one tensor.")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    n = len(tensors[0])
+    if any(len(t) != n for t in tensors):
+        raise ValueError(f"all tensors must have the same first dimension, got {[len(t) for t in tensors]}.")
+    order = torch.randperm(n, generator=generator) if shuffle else None
+    for start in range(0, n, batch_size):
+        if order is None:
+            batch = tuple(t[start : start + batch_size] for t in tensors)
+        else:
+            index = order[start : start + batch_size]
+            batch = tuple(t[index] for t in tensors)
+        yield batch[0] if isinstance(x, Tensor) else batch
