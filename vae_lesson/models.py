@@ -1,0 +1,92 @@
+"""The VAE: an MLP encoder giving a diagonal Gaussian q(z|x), and an MLP decoder giving Bernoulli logits.
+
+Taught in ``notebooks/03_train_vae.ipynb``; a small one appears in ``notebooks/02_gradients.ipynb``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
+IMAGE_PIXELS = 28 * 28
+
+
+class VAEOutput(NamedTuple):
+    """What one forward pass gives training: decoder logits (N, 784), q's mu and logvar (N, d), the sample z (N, d)."""
+
+    logits: Tensor
+    mu: Tensor
+    logvar: Tensor
+    z: Tensor
+
+
+def mlp(sizes: Sequence[int], activation: str) -> nn.Sequential:
+    """Linear layers of the given sizes with ``activation`` between them (none after the last)."""
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2:
+            layers.append(ACTIVATIONS[activation]())
+    return nn.Sequential(*layers)
+
+
+def flatten_images(x: Tensor) -> Tensor:
+    """(N, 28, 28) or (N, 784) images -> (N, 784), with a clear error for anything else."""
+    if x.ndim == 3 and x.shape[1:] == (28, 28):
+        return x.reshape(len(x), IMAGE_PIXELS)
+    if x.ndim == 2 and x.shape[1] == IMAGE_PIXELS:
+        return x
+    raise ValueError(
+        f"expected images of shape (N, 28, 28) or (N, 784), got {tuple(x.shape)}; for one image use x[None]."
+    )
+
+
+class VAE(nn.Module):
+    """A VAE for 28x28 binary images: q(z|x) = N(mu(x), diag exp(logvar(x))), p(z) = N(0, I), p(x|z) Bernoulli.
+
+    ``latent_dim`` is d; ``hidden`` the hidden-layer widths of the encoder (the decoder mirrors them);
+    ``activation`` is ``"tanh"`` or ``"relu"``. ``encode(x) -> (mu, logvar)``, ``decode(z) -> logits`` (N, 784),
+    ``forward(x) -> VAEOutput`` with a reparameterized sample z = mu + sigma * eps.
+    Taught in ``notebooks/03_train_vae.ipynb``.
+    """
+
+    def __init__(self, latent_dim: int, hidden: Sequence[int] = (200, 200), activation: str = "tanh") -> None:
+        super().__init__()
+        if not isinstance(latent_dim, int) or latent_dim < 1:
+            raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}.")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}.")
+        self.latent_dim, self.hidden, self.activation = latent_dim, tuple(int(h) for h in hidden), activation
+        self.encoder = mlp([IMAGE_PIXELS, *self.hidden, 2 * latent_dim], activation)
+        self.decoder = mlp([latent_dim, *reversed(self.hidden), IMAGE_PIXELS], activation)
+
+    @property
+    def config(self) -> dict:
+        """The constructor arguments, enough to rebuild the model (saved with checkpoints)."""
+        return {"latent_dim": self.latent_dim, "hidden": list(self.hidden), "activation": self.activation}
+
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """q(z|x)'s mean and log-variance, each (N, d), for images x (N, 784) or (N, 28, 28)."""
+        mu, logvar = self.encoder(flatten_images(x)).chunk(2, dim=-1)
+        return mu, logvar
+
+    def decode(self, z: Tensor) -> Tensor:
+        """Bernoulli logits (N, 784) of p(x|z) for latent codes z (N, d); sigmoid gives pixel probabilities."""
+        if z.shape[-1] != self.latent_dim:
+            raise ValueError(f"z must have {self.latent_dim} latent dimensions in its last axis, got {tuple(z.shape)}.")
+        return self.decoder(z)
+
+    @staticmethod
+    def reparameterize(mu: Tensor, logvar: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """z = mu + sigma * eps with eps ~ N(0, I): a sample of q through which gradients flow (notebook 02)."""
+        eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=mu.device)
+        return mu + (0.5 * logvar).exp() * eps
+
+    def forward(self, x: Tensor, generator: torch.Generator | None = None) -> VAEOutput:
+        mu, logvar = self.encode(x)
+        z = self.reparameterize(mu, logvar, generator)
+        return VAEOutput(self.decode(z), mu, logvar, z)
