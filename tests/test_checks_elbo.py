@@ -7,15 +7,6 @@ from vae_lesson import checks
 from vae_lesson.linear_gaussian import LinearGaussianModel
 
 
-def verdict(capsys, checker, *args):
-    """Run a checker; return (passed, printed sentence). Checkers print one verdict and return None."""
-    assert checker(*args) is None
-    out = capsys.readouterr().out
-    assert out.startswith(("✅", "❌")) and out.count("\n") == 1, out
-    assert "Traceback" not in out
-    return out.startswith("✅"), out
-
-
 def correct_kl(mu, logvar):
     return 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum(-1)
 
@@ -42,18 +33,18 @@ def not_implemented(*args):
         (not_implemented, "not solved yet"),
     ],
 )
-def test_kl_checker_names_each_mistake(capsys, fn, expected):
-    passed, out = verdict(capsys, checks.check_kl_diag, fn)
+def test_kl_checker_names_each_mistake(verdict, fn, expected):
+    passed, out = verdict(checks.check_kl_diag, fn)
     assert not passed and expected in out
 
 
-def test_kl_checker_accepts_correct_answers(capsys):
-    assert verdict(capsys, checks.check_kl_diag, correct_kl)[0]
+def test_kl_checker_accepts_correct_answers(verdict):
+    assert verdict(checks.check_kl_diag, correct_kl)[0]
     # another correct way to write it
     alt = lambda mu, lv: torch.distributions.kl_divergence(  # noqa: E731
         torch.distributions.Normal(mu, (0.5 * lv).exp()), torch.distributions.Normal(0.0, 1.0)
     ).sum(-1)
-    assert verdict(capsys, checks.check_kl_diag, alt)[0]
+    assert verdict(checks.check_kl_diag, alt)[0]
 
 
 def correct_elbo_mc(model, x, q, z):
@@ -73,13 +64,13 @@ def correct_elbo_mc(model, x, q, z):
         (lambda m, x, q, z: m.log_marginal(x[:2]), "should return shape (3,)"),
     ],
 )
-def test_elbo_mc_checker_names_each_mistake(capsys, fn, expected):
-    passed, out = verdict(capsys, checks.check_elbo_mc, fn)
+def test_elbo_mc_checker_names_each_mistake(verdict, fn, expected):
+    passed, out = verdict(checks.check_elbo_mc, fn)
     assert not passed and expected in out
 
 
-def test_elbo_mc_checker_accepts_the_estimator(capsys):
-    assert verdict(capsys, checks.check_elbo_mc, correct_elbo_mc)[0]
+def test_elbo_mc_checker_accepts_the_estimator(verdict):
+    assert verdict(checks.check_elbo_mc, correct_elbo_mc)[0]
 
 
 @pytest.fixture
@@ -89,10 +80,10 @@ def model_and_x():
     return model, model.sample(2, generator=g)
 
 
-def test_zero_gap_checker(capsys, model_and_x):
+def test_zero_gap_checker(verdict, model_and_x):
     model, x = model_and_x
     mean, cov = model.posterior(x)
-    assert verdict(capsys, checks.check_zero_gap_q, model, x, mean, cov)[0]
+    assert verdict(checks.check_zero_gap_q, model, x, mean, cov)[0]
     cases = [
         ((torch.zeros_like(mean), torch.eye(2, dtype=mean.dtype)), "that q is the prior"),
         ((mean, torch.eye(2, dtype=mean.dtype)), "the mean is right but the covariance is not"),
@@ -102,7 +93,7 @@ def test_zero_gap_checker(capsys, model_and_x):
         ((mean.tolist(), cov), "must be torch tensors"),
     ]
     for (q_mean, q_cov), expected in cases:
-        passed, out = verdict(capsys, checks.check_zero_gap_q, model, x, q_mean, q_cov)
+        passed, out = verdict(checks.check_zero_gap_q, model, x, q_mean, q_cov)
         assert not passed and expected in out
 
 
@@ -111,6 +102,6 @@ def test_zero_gap_checker(capsys, model_and_x):
     [("positive", True, "> 0"), (" Positive ", True, "> 0"), ("negative", False, "never negative"),
      ("zero", False, "only when q is exactly"), ("either", False, "always the same"), ("maybe", False, "answer with one of")],
 )
-def test_gap_sign_checker(capsys, answer, ok, expected):
-    passed, out = verdict(capsys, checks.check_gap_sign, answer)
+def test_gap_sign_checker(verdict, answer, ok, expected):
+    passed, out = verdict(checks.check_gap_sign, answer)
     assert passed is ok and expected in out

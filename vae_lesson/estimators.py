@@ -14,8 +14,9 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from vae_lesson.elbo import bernoulli_log_likelihood
+from vae_lesson.data import batches, binarize
 from vae_lesson.divergences import kl_diag_normal_std_normal
+from vae_lesson.elbo import bernoulli_log_likelihood
 from vae_lesson.models import VAE, flatten_images
 
 Baseline = float | str | None
@@ -213,3 +214,32 @@ def encoder_gradient_variance(
         grads = torch.autograd.grad(surrogate, params)
         draws.append(torch.cat([g.reshape(-1) for g in grads]))
     return torch.stack(draws).var(0).sum().item()
+
+
+def train_with_estimator(
+    model: VAE, train_x: Tensor, estimator: str, steps: int, batch_size: int = 100, lr: float = 1e-3,
+    generator: torch.Generator | None = None,
+) -> list[float]:
+    """Train ``model`` for ``steps`` Adam steps on dynamically binarized minibatches of ``train_x``, with the
+    encoder's gradient from ``estimator`` (see :func:`surrogate_elbo`); return the batch-mean ELBO of each step.
+
+    A short, equal-budget comparison of estimators, as in ``notebooks/02_gradients.ipynb``; a VAE is normally
+    trained with ``vae_lesson.train.fit`` (reparameterization).
+    """
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    history: list[float] = []
+    while len(history) < steps:
+        for batch in batches(train_x, batch_size, generator=generator):
+            surrogate, elbo_values = surrogate_elbo(model, binarize(batch, generator), estimator, generator)
+            optimizer.zero_grad()
+            (-surrogate).backward()
+            optimizer.step()
+            history.append(elbo_values.mean().item())
+            if not math.isfinite(history[-1]):
+                raise FloatingPointError(
+                    f"the ELBO became {history[-1]} at step {len(history)} with the {estimator!r} estimator; "
+                    "try a smaller learning rate (lr)."
+                )
+            if len(history) == steps:
+                break
+    return history
