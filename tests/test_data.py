@@ -140,3 +140,15 @@ def test_binarize_rejects_grey_levels_out_of_range():
         binarize(torch.tensor([0.0, 255.0]))
     with pytest.raises(TypeError, match="floating-point"):
         binarize(torch.tensor([0, 1]))
+
+
+def test_binarize_is_unbiased_at_every_position_of_its_random_words():
+    """Four pixels share one 64-bit random word: each of the four positions must be an honest coin."""
+    p = torch.tensor([0.1, 0.3, 0.7, 0.9, 1 / 255, 254 / 255, 0.5, 0.5])  # 8 columns: each position twice
+    b = binarize(p.expand(400_000, 8), generator=torch.Generator().manual_seed(11))
+    stderr = (p * (1 - p) / 400_000).sqrt()
+    assert ((b.mean(0) - p).abs() < 5 * stderr + 1e-5).all(), b.mean(0) - p
+    # neighbouring pixels (same word) are independent: their correlation is ~0
+    half = b[:, 6:8]
+    corr = torch.corrcoef(half.T)[0, 1].item()
+    assert abs(corr) < 5 / 400_000**0.5
