@@ -1,9 +1,11 @@
-"""The VAE's objective: the ELBO per example, in nats.
+"""The VAE's objective, the ELBO per example, and the importance-weighted bound L_k used to evaluate it, in nats.
 
 Taught in ``notebooks/03_train_vae.ipynb`` (derived in ``notebooks/01_elbo.ipynb``).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -12,13 +14,16 @@ from torch import Tensor
 from vae_lesson.divergences import kl_diag_normal_std_normal
 from vae_lesson.models import VAE, flatten_images
 
+LOG_2PI = math.log(2 * math.pi)
+
 
 def bernoulli_log_likelihood(logits: Tensor, x: Tensor) -> Tensor:
     """log p(x|z) = sum over pixels of x log p + (1 - x) log(1 - p), from logits (..., 784) -> (...).
 
     Summed over the 784 pixels, not averaged: the ELBO is a log-probability of the whole image.
     """
-    return -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(-1)
+    logits, x = torch.broadcast_tensors(logits, x)
+    return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
 
 
 def elbo_terms(model: VAE, x: Tensor, num_samples: int = 1, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
@@ -41,3 +46,46 @@ def elbo(model: VAE, x: Tensor, num_samples: int = 1, generator: torch.Generator
     """
     reconstruction, kl = elbo_terms(model, x, num_samples, generator)
     return reconstruction - kl
+
+
+def log_importance_weights(
+    model: VAE, x: Tensor, num_samples: int, generator: torch.Generator | None = None
+) -> Tensor:
+    """log w_i = log p(x, z_i) - log q(z_i | x) for z_1..z_k ~ q(z|x): shape (num_samples, N), nats, no gradients.
+
+    Their mean over i is a k-sample ELBO estimate; log of the mean of exp(log w) is L_k (:func:`iwae_bound`).
+    """
+    x = flatten_images(x)
+    with torch.no_grad():
+        mu, logvar = model.encode(x)
+        eps = torch.randn((num_samples, *mu.shape), generator=generator, dtype=mu.dtype)
+        z = mu + (0.5 * logvar).exp() * eps
+        log_prior = -0.5 * (z.pow(2) + LOG_2PI).sum(-1)
+        log_q = -0.5 * (eps.pow(2) + LOG_2PI + logvar).sum(-1)
+        return bernoulli_log_likelihood(model.decode(z), x) + log_prior - log_q
+
+
+def iwae_bound(
+    model: VAE, x: Tensor, num_samples: int, generator: torch.Generator | None = None, chunk_size: int = 2**15
+) -> Tensor:
+    """The importance-weighted bound L_k (Burda, Grosse & Salakhutdinov 2016) per example, in nats, shape (N,).
+
+    L_k = log (1/k) sum_i p(x, z_i) / q(z_i | x) with z_1..z_k ~ q(z|x); L_1 is the ELBO in expectation,
+    L_k never decreases in k on average and tends to log p(x). Computed with logsumexp, without gradients,
+    and in chunks of at most ``chunk_size`` decoder rows, so that k = 5000 over the whole test set fits in memory.
+    Taught in ``notebooks/03_train_vae.ipynb``.
+    """
+    if not isinstance(num_samples, int) or num_samples < 1:
+        raise ValueError(f"num_samples must be a positive integer, got {num_samples!r}.")
+    x = flatten_images(x)
+    images_per_chunk = max(1, chunk_size // num_samples)
+    samples_per_chunk = max(1, min(num_samples, chunk_size))
+    out = []
+    for start in range(0, len(x), images_per_chunk):
+        xb = x[start : start + images_per_chunk]
+        log_w = [
+            log_importance_weights(model, xb, min(samples_per_chunk, num_samples - s), generator)
+            for s in range(0, num_samples, samples_per_chunk)
+        ]
+        out.append(torch.logsumexp(torch.cat(log_w), dim=0) - math.log(num_samples))
+    return torch.cat(out)
