@@ -1,0 +1,32 @@
+"""The shipped models load and reach the test NLL recorded in their metadata."""
+
+import pytest
+
+from vae_lesson import pretrained
+
+
+@pytest.mark.parametrize("name", list(pretrained.RECIPES))
+def test_shipped_model_reaches_its_recorded_nll(name):
+    model, history, metadata = pretrained.load_with_info(name)
+    assert model.config == {**pretrained.RECIPES[name]["model"]}
+    assert len(history) == pretrained.RECIPES[name]["fit"]["epochs"]
+    recorded = metadata["test_nll"]
+    nll, stderr = pretrained.measure_nll(model, recorded)
+    assert nll == pytest.approx(recorded["nll"], abs=0.05)
+    assert 0 < stderr < 2
+
+
+def test_shipped_models_are_small():
+    for name in pretrained.RECIPES:
+        assert pretrained.path_of(name).stat().st_size < 4_000_000
+
+
+def test_unknown_name_lists_the_available_ones():
+    with pytest.raises(ValueError, match="'mnist-2d', 'mnist-32d'"):
+        pretrained.load("mnist-3d")
+
+
+def test_each_load_returns_an_independent_copy():
+    a, b = pretrained.load("mnist-2d"), pretrained.load("mnist-2d")
+    next(a.parameters()).data.zero_()
+    assert next(b.parameters()).abs().sum() > 0

@@ -1,0 +1,133 @@
+"""Pretrained VAEs shipped with the course, so that notebooks 04-05 and a classroom start at once.
+
+``load("mnist-2d")`` returns a model with a 2-D latent (for pictures), ``load("mnist-32d")`` one with a
+32-D latent (for quality). Each is rebuilt from scratch, deterministically up to floating-point
+threading, by ``python -m vae_lesson.pretrained --rebuild [NAME ...]``; its metadata records the recipe
+and the test NLL it reached, which the tests check. Trained in ``notebooks/03_train_vae.ipynb``'s way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from vae_lesson.checkpoints import load_checkpoint, save_checkpoint
+from vae_lesson.data import binarize, load_mnist
+from vae_lesson.evaluation import active_units, nll_estimate
+from vae_lesson.models import VAE
+from vae_lesson.train import History, evaluate, fit
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
+#: How each shipped model is trained: model arguments, fit arguments and the seed.
+RECIPES: dict[str, dict] = {
+    "mnist-2d": {
+        "model": {"latent_dim": 2, "hidden": [256, 256], "activation": "relu"},
+        "fit": {"epochs": 40, "batch_size": 128, "lr": 2e-3, "lr_final": 5e-4},
+        "seed": 0,
+    },
+    "mnist-32d": {
+        "model": {"latent_dim": 32, "hidden": [256, 256], "activation": "relu"},
+        "fit": {"epochs": 80, "batch_size": 128, "lr": 2e-3, "lr_final": 3e-4},
+        "seed": 0,
+    },
+}
+
+#: The test-NLL check stored with each model and repeated by the tests: -L_k on the first test images.
+NLL_CHECK = {"num_images": 1000, "k": 1000, "binarization_seed": 0, "sample_seed": 1}
+
+
+def path_of(name: str) -> Path:
+    """Where the shipped model ``name`` lives."""
+    if name not in RECIPES:
+        raise ValueError(f"unknown pretrained model {name!r}: available are {', '.join(map(repr, RECIPES))}.")
+    return WEIGHTS_DIR / f"{name}.pt"
+
+
+@functools.lru_cache(maxsize=None)
+def _load_cached(name: str, mtime_ns: int) -> tuple[VAE, History | None, dict]:
+    return load_checkpoint(path_of(name))
+
+
+def load_with_info(name: str) -> tuple[VAE, History | None, dict]:
+    """(model, training history, metadata) of a shipped model; the model is a fresh copy, in eval mode."""
+    path = path_of(name)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"The pretrained model file {path} is missing. Restore it from the repository "
+            f"(`git checkout -- vae_lesson/weights/{name}.pt`) or rebuild it with "
+            f"`python -m vae_lesson.pretrained --rebuild {name}`."
+        )
+    model, history, metadata = _load_cached(name, path.stat().st_mtime_ns)
+    fresh = VAE(**model.config)
+    fresh.load_state_dict(model.state_dict())
+    return fresh.eval(), history, dict(metadata)
+
+
+def load(name: str) -> VAE:
+    """A shipped pretrained VAE, ready to use (eval mode): ``"mnist-2d"`` or ``"mnist-32d"``."""
+    return load_with_info(name)[0]
+
+
+def measure_nll(model: VAE, check: dict = NLL_CHECK) -> tuple[float, float]:
+    """-L_k on the first test images with fixed seeds, as recorded in a shipped model's metadata."""
+    x_test, _ = load_mnist("test")
+    x = binarize(x_test[: check["num_images"]], torch.Generator().manual_seed(check["binarization_seed"]))
+    return nll_estimate(model, x, check["k"], torch.Generator().manual_seed(check["sample_seed"]))
+
+
+def rebuild(name: str, progress: bool = True) -> Path:
+    """Train the shipped model ``name`` from scratch with its recipe and write it (atomically) with its metadata."""
+    recipe = RECIPES[name]
+    torch.manual_seed(recipe["seed"])
+    model = VAE(**recipe["model"])
+    x_train, _ = load_mnist("train")
+    x_test, _ = load_mnist("test")
+    start = time.perf_counter()
+    history = fit(model, x_train, test_x=x_test, generator=torch.Generator().manual_seed(recipe["seed"]),
+                  progress=progress, **recipe["fit"])
+    seconds = time.perf_counter() - start
+    nll, stderr = measure_nll(model)
+    n_active, _ = active_units(model, x_test)
+    test_bin = binarize(x_test, torch.Generator().manual_seed(0))
+    metadata = {
+        "name": name,
+        "recipe": recipe,
+        "test_nll": {**NLL_CHECK, "nll": nll, "stderr": stderr},
+        "test_elbo": evaluate(model, test_bin, generator=torch.Generator().manual_seed(0))["elbo"],
+        "active_units": n_active,
+        "training_seconds": round(seconds, 1),
+        "torch": str(torch.__version__),
+        "command": f"python -m vae_lesson.pretrained --rebuild {name}",
+    }
+    path = save_checkpoint(path_of(name), model, history, metadata)
+    print(f"{name}: {len(history)} epochs in {seconds:.0f} s, test NLL (L_{NLL_CHECK['k']}, first "
+          f"{NLL_CHECK['num_images']} test images) {nll:.2f} ± {stderr:.2f} nats, {n_active} active units -> {path}")
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m vae_lesson.pretrained", description=__doc__.split("\n")[0])
+    parser.add_argument("--rebuild", nargs="*", metavar="NAME", help="retrain these models (default: all)")
+    parser.add_argument("--list", action="store_true", help="list the shipped models and their recorded NLL")
+    args = parser.parse_args(argv)
+    if args.rebuild is not None:
+        for name in args.rebuild or list(RECIPES):
+            path_of(name)  # validates the name before any training starts
+            rebuild(name, progress=sys.stderr.isatty())
+    else:
+        for name in RECIPES:
+            if path_of(name).is_file():
+                meta = load_with_info(name)[2]
+                print(f"{name}: test NLL {meta['test_nll']['nll']:.2f} nats, {meta['active_units']} active units")
+            else:
+                print(f"{name}: missing (rebuild with --rebuild {name})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""Training a VAE: the loop, its history, and the checks that keep a student's run honest.
+
+Taught in ``notebooks/03_train_vae.ipynb``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field, fields
+
+import torch
+from torch import Tensor
+
+from vae_lesson.data import batches, binarize
+from vae_lesson.elbo import elbo_terms
+from vae_lesson.models import VAE, flatten_images
+
+
+class TrainingDivergedError(FloatingPointError):
+    """The loss became NaN or infinite; the message says what to try."""
+
+
+@dataclass
+class History:
+    """Per-epoch averages in nats per image: ELBO, reconstruction E_q[log p(x|z)] and KL(q(z|x) || p(z)),
+    on the training data (over the epoch's minibatches) and, if given, on the test data (after the epoch).
+    ``seconds`` is the cumulative training time (machine-specific: plot it, do not store it in a notebook)."""
+
+    epoch: list[int] = field(default_factory=list)
+    train_elbo: list[float] = field(default_factory=list)
+    train_reconstruction: list[float] = field(default_factory=list)
+    train_kl: list[float] = field(default_factory=list)
+    test_elbo: list[float] = field(default_factory=list)
+    test_reconstruction: list[float] = field(default_factory=list)
+    test_kl: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, list]:
+        """Plain lists, safe for ``torch.load(..., weights_only=True)``."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> History:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: list(v) for k, v in data.items() if k in known})
+
+    def __len__(self) -> int:
+        return len(self.epoch)
+
+
+def _loss_terms(model: VAE, xb: Tensor, beta: float, generator: torch.Generator | None) -> tuple[Tensor, Tensor, Tensor]:
+    reconstruction, kl = elbo_terms(model, xb, 1, generator)
+    loss = -(reconstruction - beta * kl).mean()  # negative (beta-)ELBO per image: summed over pixels, mean over batch
+    return loss, reconstruction.mean().detach(), kl.mean().detach()
+
+
+def evaluate(model: VAE, x: Tensor, batch_size: int = 1000, generator: torch.Generator | None = None) -> dict[str, float]:
+    """Mean single-sample ELBO, reconstruction and KL per image (nats) of binary images x, without gradients."""
+    x = flatten_images(x)
+    totals = {"elbo": 0.0, "reconstruction": 0.0, "kl": 0.0}
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for xb in batches(x, batch_size, shuffle=False):
+            reconstruction, kl = elbo_terms(model, xb, 1, generator)
+            totals["reconstruction"] += reconstruction.sum().item()
+            totals["kl"] += kl.sum().item()
+    model.train(was_training)
+    totals = {k: v / len(x) for k, v in totals.items()}
+    totals["elbo"] = totals["reconstruction"] - totals["kl"]
+    return totals
+
+
+def _check_finite(loss: Tensor, epoch: int, step: int, lr: float) -> None:
+    if not torch.isfinite(loss):
+        raise TrainingDivergedError(
+            f"The loss became {loss.item()} at epoch {epoch}, step {step}: training diverged. "
+            f"Try a smaller learning rate (lr={lr:g} -> lr={lr / 3:.2g}), and check that the data are in [0, 1]. "
+            "The model's weights are no longer usable; create a new model before training again."
+        )
+
+
+def fit(
+    model: VAE,
+    train_x: Tensor,
+    epochs: int,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    test_x: Tensor | None = None,
+    generator: torch.Generator | None = None,
+    progress: bool = True,
+    beta: float = 1.0,
+    lr_final: float | None = None,
+    history: History | None = None,
+    time_budget: float | None = None,
+) -> History:
+    """Train ``model`` by maximising the ELBO with Adam; return the per-epoch :class:`History`.
+
+    ``train_x``: grey-level images in [0, 1], (N, 28, 28) or (N, 784), binarized afresh every epoch
+    (dynamic binarization); minibatches come from :func:`vae_lesson.data.batches`, not a per-item DataLoader.
+    ``test_x``: grey-level test images, binarized once (with a fixed seed) so that epochs are comparable.
+    ``beta`` weights the KL (beta = 1 is the ELBO). ``lr_final``: if given, the learning rate decays
+    geometrically from ``lr`` to ``lr_final`` over the epochs. ``history``: continue an earlier run's history.
+    ``time_budget``: stop after the first epoch that ends past this many seconds (for benchmarks).
+    ``progress`` shows a tqdm progress bar (unless the environment sets TQDM_DISABLE); with ``progress=False``
+    nothing is printed.
+    Raises :class:`TrainingDivergedError` if the loss becomes NaN or infinite.
+    Taught in ``notebooks/03_train_vae.ipynb``.
+    """
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}.")
+    if not lr > 0:
+        raise ValueError(f"lr must be positive, got {lr!r}.")
+    train_x = flatten_images(train_x)
+    if train_x.min() < 0 or train_x.max() > 1:
+        raise ValueError("train_x must hold intensities in [0, 1]; divide uint8 pixels by 255 first.")
+    test_bin = None if test_x is None else binarize(flatten_images(test_x), torch.Generator().manual_seed(0))
+    history = history if history is not None else History()
+    # fused: one kernel for all parameters instead of a Python loop over them (a large share of a small model's step)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
+    gamma = (lr_final / lr) ** (1 / max(1, epochs - 1)) if lr_final else 1.0
+    steps_per_epoch = math.ceil(len(train_x) / batch_size)
+    bar = _progress_bar(epochs * steps_per_epoch, progress)
+    start, elapsed0 = time.perf_counter(), (history.seconds[-1] if history.seconds else 0.0)
+    first_epoch = (history.epoch[-1] if history.epoch else 0) + 1
+    model.train()
+    for epoch in range(first_epoch, first_epoch + epochs):
+        sums = torch.zeros(3)
+        for step, grey in enumerate(batches(train_x, batch_size, generator=generator)):
+            xb = binarize(grey, generator)  # a fresh draw every epoch, batch by batch (cache-friendly)
+            loss, reconstruction, kl = _loss_terms(model, xb, beta, generator)
+            _check_finite(loss, epoch, step, optimizer.param_groups[0]["lr"])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            sums += torch.stack([reconstruction, kl, torch.tensor(1.0)]) * len(xb)
+            if bar is not None:
+                bar.update()
+        for group in optimizer.param_groups:
+            group["lr"] *= gamma
+        _record(history, model, epoch, sums, test_bin, elapsed0 + time.perf_counter() - start)
+        if bar is not None:
+            bar.set_postfix(train_elbo=f"{history.train_elbo[-1]:.1f}",
+                            test_elbo=f"{history.test_elbo[-1]:.1f}" if test_bin is not None else "-")
+        if time_budget is not None and time.perf_counter() - start > time_budget:
+            break
+    if bar is not None:
+        bar.close()
+    model.eval()
+    return history
+
+
+def _record(history: History, model: VAE, epoch: int, sums: Tensor, test_bin: Tensor | None, seconds: float) -> None:
+    reconstruction, kl = (sums[:2] / sums[2]).tolist()
+    history.epoch.append(epoch)
+    history.train_reconstruction.append(reconstruction)
+    history.train_kl.append(kl)
+    history.train_elbo.append(reconstruction - kl)
+    history.seconds.append(seconds)
+    if test_bin is not None:
+        scores = evaluate(model, test_bin, generator=torch.Generator().manual_seed(epoch))
+        history.test_elbo.append(scores["elbo"])
+        history.test_reconstruction.append(scores["reconstruction"])
+        history.test_kl.append(scores["kl"])
+
+
+def _progress_bar(total: int, progress: bool):
+    # tqdm's notebook bar overrides the TQDM_DISABLE environment variable, so honour it here (CI sets it)
+    if not progress or os.environ.get("TQDM_DISABLE"):
+        return None
+    from tqdm.auto import tqdm  # imported on use: plain scripts and tests never need it
+
+    return tqdm(total=total, unit="batch", desc="training", leave=False)
