@@ -4,11 +4,14 @@ and says in one plain sentence what is wrong (shape, sign, a missing sum or mean
 They print their verdict, return None and never raise, so a wrong answer never ends in a bare traceback.
 Notebook 01's checkers (``check_kl_diag``, ``check_elbo_mc``, ``check_zero_gap_q``, ``check_gap_sign``)
 are used in ``notebooks/01_elbo.ipynb``; notebook 02's (``check_reparam_sample``, ``check_score_grad_mu``,
-``check_optimal_baseline``) in ``notebooks/02_gradients.ipynb``.
+``check_optimal_baseline``) in ``notebooks/02_gradients.ipynb``; notebook 03's (``check_negative_elbo_loss``,
+``check_iwae_from_log_weights``, ``check_beta_prediction``) in ``notebooks/03_train_vae.ipynb``; notebook 05's
+(``check_auroc``, ``check_sneaky_corruption``) in ``notebooks/05_density_and_anomalies.ipynb``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -260,3 +263,154 @@ def check_optimal_baseline(baseline_fn: Callable[[Tensor, Tensor], Tensor]) -> N
     if problem:
         return report(False, problem)
     return report(True, "b* = E[f s²] / E[s²], the constant that minimises the variance of (f - b) s.")
+
+
+# --- notebook 03: training and evaluating a VAE --------------------------------------------------------------------
+
+def check_negative_elbo_loss(loss_fn: Callable[[Tensor, Tensor, Tensor, Tensor], Tensor]) -> None:
+    """Exercise (notebook 03): ``loss_fn(logits, x, mu, logvar)`` returns the VAE's loss, the negative ELBO per image
+    averaged over the batch: Bernoulli reconstruction summed over the 784 pixels plus the KL summed over latent
+    dimensions. logits and x are (N, 784), mu and logvar (N, d); the result is a 0-d tensor."""
+    import torch.nn.functional as F
+
+    g = torch.Generator().manual_seed(6)
+    n, d = 8, 5
+    logits = 2 * torch.randn(n, 784, generator=g, dtype=F64)
+    x = (torch.rand(n, 784, generator=g, dtype=F64) < 0.2).to(F64)
+    mu, logvar = torch.randn(2, n, d, generator=g, dtype=F64)
+    answer, error = _call(loss_fn, logits.clone(), x.clone(), mu.clone(), logvar.clone())
+    if error:
+        return report(False, error + " Hint: F.binary_cross_entropy_with_logits(logits, x, reduction='none').sum(-1) "
+                                     "gives the reconstruction loss per image.")
+    bce = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
+    rec, kl = bce.sum(-1), kl_diag_normal_std_normal(mu, logvar)
+    ref = (rec + kl).mean()
+    if isinstance(answer, Tensor) and answer.numel() == 1:
+        answer = answer.reshape(())
+    mistakes = [
+        (bce.mean() + kl.mean(), "you averaged the reconstruction over pixels: that divides it by 784 and so weights the "
+                                 "KL 784 times too strongly. Sum over the pixels, then average over the batch."),
+        (bce.mean() + 0.5 * (mu**2 + logvar.exp() - 1 - logvar).mean(),
+         "you averaged over pixels and latent dimensions: sum both per image, then average over the batch."),
+        (rec.mean(), "the KL term is missing: the loss is reconstruction plus KL(q(z|x) || p(z))."),
+        ((rec - kl).mean(), "the KL must be added to the loss: loss = -ELBO = -(reconstruction log-likelihood) + KL."),
+        (-ref, "the sign is flipped: the loss is the *negative* ELBO, so that minimising it maximises the ELBO."),
+        (rec + kl, "you returned one loss per image, shape (N,): average over the batch with .mean()."),
+        ((rec + kl).sum(), "you summed over the batch: average it, so the loss does not grow with the batch size."),
+        ((rec + 0.5 * (mu**2 + logvar.exp() - 1 - logvar).mean(-1)).mean(),
+         "you averaged the KL over latent dimensions: sum it, like the reconstruction over pixels."),
+    ]
+    problem = _diagnose(answer, ref, mistakes, "loss_fn")
+    if problem:
+        return report(False, problem)
+    return report(True, "summed over pixels and latent dimensions, averaged over the batch: the negative ELBO per image.")
+
+
+def check_iwae_from_log_weights(bound_fn: Callable[[Tensor], Tensor]) -> None:
+    """Exercise (notebook 03): ``bound_fn(log_w)`` with log-weights log p(x, z_i) - log q(z_i|x) of shape (k, N)
+    returns L_k = log (1/k) sum_i exp(log_w_i) per image, shape (N,), computed stably."""
+    g = torch.Generator().manual_seed(7)
+    k, n = 50, 6
+    log_w = -150 + 40 * torch.randn(k, n, generator=g, dtype=F64) - 700 * (torch.arange(n, dtype=F64) == 0)
+    answer, error = _call(bound_fn, log_w.clone())
+    if error:
+        return report(False, error + " Hint: torch.logsumexp(log_w, dim=0) - math.log(k).")
+    ref = torch.logsumexp(log_w, 0) - math.log(k)
+    mistakes = [
+        (log_w.mean(0), "that is the average of the log-weights, the ELBO estimate L_1; L_k averages the weights "
+                        "*inside* the log: logsumexp over the samples minus log k."),
+        (torch.logsumexp(log_w, 0), "you forgot to subtract log k: L_k is the log of the *mean* weight, not of their sum."),
+        (log_w.max(0).values, "the largest log-weight is only part of the answer: use torch.logsumexp, which adds the rest stably."),
+        (torch.logsumexp(log_w, 1) - math.log(n), "you reduced over the images (dim 1); the samples are along dim 0."),
+    ]
+    if isinstance(answer, Tensor) and answer.shape == ref.shape and bool((~torch.isfinite(answer) & torch.isfinite(ref)).any()):
+        return report(False, "you got -inf: exp(log_w) underflows to 0 for log-weights around -150 nats and below. "
+                             "Use torch.logsumexp(log_w, dim=0) - math.log(k), which subtracts the maximum first.")
+    problem = _diagnose(answer, ref, mistakes, "bound_fn")
+    if problem:
+        return report(False, problem)
+    return report(True, "logsumexp over the samples minus log k: L_k without underflow, even for -850 nats.")
+
+
+BETA_FEEDBACK = {
+    "lower": (True, "a KL weight beta > 1 makes each nat of KL more expensive, so the optimiser buys a smaller KL "
+                    "with worse reconstructions: blurrier, more prototypical digits."),
+    "higher": (False, "beta multiplies the KL in the loss, so beta > 1 penalises it more, not less; expect a lower KL."),
+    "same": (False, "the optimum trades reconstruction against KL; changing their exchange rate beta moves it, "
+                    "towards a lower KL for beta > 1."),
+}
+
+
+def check_beta_prediction(answer: str) -> None:
+    """Exercise (notebook 03): predict whether training with beta > 1 gives a "lower", "higher" or the "same" KL."""
+    key = str(answer).strip().lower()
+    if key not in BETA_FEEDBACK:
+        return report(False, f"answer with one of {', '.join(map(repr, BETA_FEEDBACK))}, got {answer!r}.")
+    return report(*BETA_FEEDBACK[key])
+
+
+# --- notebook 05: density and anomalies ----------------------------------------------------------------------------
+
+def check_auroc(auroc_fn: Callable[[Tensor, Tensor], float]) -> None:
+    """Exercise (notebook 05): ``auroc_fn(scores_in, scores_out)`` returns the AUROC, the probability that a random
+    anomaly (out) scores higher than a random normal image (in), ties counting one half."""
+    g = torch.Generator().manual_seed(8)
+    scores_in = torch.randint(0, 6, (30,), generator=g).to(F64)
+    scores_out = torch.randint(2, 9, (20,), generator=g).to(F64)
+    answer, error = _call(auroc_fn, scores_in.clone(), scores_out.clone())
+    if error:
+        return report(False, error + " Hint: compare every out-score with every in-score, e.g. "
+                                     "(scores_out[:, None] > scores_in[None, :]).double().mean().")
+    greater = (scores_out[:, None] > scores_in[None, :]).double()
+    equal = (scores_out[:, None] == scores_in[None, :]).double()
+    ref = (greater + 0.5 * equal).mean()
+    try:
+        value = torch.as_tensor(answer, dtype=F64).reshape(())
+    except (TypeError, ValueError, RuntimeError):
+        return report(False, f"auroc_fn must return one number, got {type(answer).__name__} of shape "
+                             f"{tuple(getattr(answer, 'shape', ()))}.")
+    mistakes = [
+        (1 - ref, "you swapped the roles: the AUROC is P(anomaly scores higher than a normal image), "
+                  "with scores_out the anomalies."),
+        (greater.mean(), "ties must count one half: add 0.5 * (scores_out == scores_in) to the count."),
+        ((greater + equal).mean(), "ties count one half, not one: add 0.5 * (scores_out == scores_in)."),
+        ((greater + 0.5 * equal).sum(), "divide by the number of pairs, len(scores_in) * len(scores_out)."),
+    ]
+    problem = _diagnose(value, ref, mistakes, "auroc_fn")
+    if problem:
+        return report(False, problem)
+    return report(True, f"AUROC = {ref.item():.4f}: the fraction of (anomaly, normal) pairs ranked correctly, ties half.")
+
+
+def check_sneaky_corruption(corrupt_fn: Callable[[Tensor, torch.Generator], Tensor], model: torch.nn.Module) -> None:
+    """Exercise (notebook 05): ``corrupt_fn(x, generator)`` changes MNIST test images (N, 28, 28) in [0, 1] visibly
+    (mean absolute change at least 0.05 per pixel), yet the score -log p(x) of ``model`` does not flag them
+    (AUROC at most 0.6 against untouched test images)."""
+    from vae_lesson.anomaly import auroc
+    from vae_lesson.data import binarize, load_mnist
+    from vae_lesson.elbo import iwae_bound
+
+    x, _ = load_mnist("test")
+    clean, source = x[5000:5500], x[5500:6000]
+    answer, error = _call(corrupt_fn, source.clone(), torch.Generator().manual_seed(9))
+    if error:
+        return report(False, error)
+    if not isinstance(answer, Tensor) or answer.shape != source.shape:
+        return report(False, f"corrupt_fn must return images of shape {tuple(source.shape)}, got "
+                             f"{tuple(getattr(answer, 'shape', ())) or type(answer).__name__}.")
+    answer = answer.detach().float()
+    if not torch.isfinite(answer).all() or answer.min() < 0 or answer.max() > 1:
+        return report(False, "the corrupted images must stay in [0, 1]; clip them with .clamp(0, 1).")
+    change = (answer - source).abs().mean().item()
+    if change < 0.05:
+        return report(False, f"that barely changes the images (mean change {change:.3f} per pixel, below 0.05): "
+                             "a detector should not flag what is hardly there.")
+    g = torch.Generator().manual_seed(10)
+    with torch.no_grad():
+        score_in = -iwae_bound(model, binarize(clean, g), 10, g)
+        score_out = -iwae_bound(model, binarize(answer, g), 10, g)
+    area = auroc(score_in, score_out)
+    if area > 0.6:
+        return report(False, f"the detector catches it: AUROC {area:.2f} (mean change {change:.3f} per pixel). "
+                             "Look at section 4: which images does the model find *more* likely than real digits?")
+    return report(True, f"a visible change (mean {change:.3f} per pixel) that -log p(x) misses: AUROC {area:.2f}.")
