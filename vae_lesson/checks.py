@@ -6,7 +6,8 @@ Notebook 01's checkers (``check_kl_diag``, ``check_elbo_mc``, ``check_zero_gap_q
 are used in ``notebooks/01_elbo.ipynb``; notebook 02's (``check_reparam_sample``, ``check_score_grad_mu``,
 ``check_optimal_baseline``) in ``notebooks/02_gradients.ipynb``; notebook 03's (``check_negative_elbo_loss``,
 ``check_iwae_from_log_weights``, ``check_beta_prediction``) in ``notebooks/03_train_vae.ipynb``; notebook 05's
-(``check_auroc``, ``check_sneaky_corruption``) in ``notebooks/05_density_and_anomalies.ipynb``.
+(``check_auroc``, ``check_sneaky_corruption``) in ``notebooks/05_density_and_anomalies.ipynb``; notebook 04's
+(``check_slerp``, ``check_class_direction``) in ``notebooks/04_latent_explorer.ipynb``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,14 @@ def report(passed: bool, message: str) -> None:
 
 def _close(a: object, b: Tensor, rtol: float = 1e-6, atol: float = 1e-8) -> None:
     return isinstance(a, Tensor) and a.shape == b.shape and torch.allclose(a.to(b.dtype), b, rtol=rtol, atol=atol)
+
+
+UNSOLVED = "the exercise is not solved yet: replace `...` with your answer in the cell above and run it again."
+
+
+def _unsolved(*answers: object) -> bool:
+    """True if an answer is still the student copy's placeholder ``...``."""
+    return any(answer is Ellipsis for answer in answers)
 
 
 def _call(fn: Callable, *args: object) -> tuple[object, str | None]:
@@ -127,6 +136,8 @@ def check_elbo_mc(elbo_mc_fn: Callable[[LinearGaussianModel, Tensor, Multivariat
 
 def check_zero_gap_q(model: LinearGaussianModel, x: Tensor, q_mean: object, q_cov: object) -> None:
     """Exercise (notebook 01): choose q = N(q_mean, q_cov) for which the ELBO of x equals log p(x) exactly."""
+    if _unsolved(q_mean, q_cov):
+        return report(False, UNSOLVED)
     post_mean, post_cov = model.posterior(x)
     n, d = post_mean.shape
     if not isinstance(q_mean, Tensor) or not isinstance(q_cov, Tensor):
@@ -162,6 +173,8 @@ GAP_SIGN_FEEDBACK = {
 
 def check_gap_sign(answer: str) -> None:
     """Exercise (notebook 01): predict the sign of log p(x) - ELBO for a q that is not the posterior."""
+    if _unsolved(answer):
+        return report(False, UNSOLVED)
     key = str(answer).strip().lower()
     if key not in GAP_SIGN_FEEDBACK:
         return report(False, f"answer with one of {', '.join(map(repr, GAP_SIGN_FEEDBACK))}, got {answer!r}.")
@@ -343,6 +356,8 @@ BETA_FEEDBACK = {
 
 def check_beta_prediction(answer: str) -> None:
     """Exercise (notebook 03): predict whether training with beta > 1 gives a "lower", "higher" or the "same" KL."""
+    if _unsolved(answer):
+        return report(False, UNSOLVED)
     key = str(answer).strip().lower()
     if key not in BETA_FEEDBACK:
         return report(False, f"answer with one of {', '.join(map(repr, BETA_FEEDBACK))}, got {answer!r}.")
@@ -414,3 +429,72 @@ def check_sneaky_corruption(corrupt_fn: Callable[[Tensor, torch.Generator], Tens
         return report(False, f"the detector catches it: AUROC {area:.2f} (mean change {change:.3f} per pixel). "
                              "Look at section 4: which images does the model find *more* likely than real digits?")
     return report(True, f"a visible change (mean {change:.3f} per pixel) that -log p(x) misses: AUROC {area:.2f}.")
+
+
+def check_slerp(slerp_fn: Callable[[Tensor, Tensor, float], Tensor]) -> None:
+    """Exercise (notebook 04): ``slerp_fn(z_a, z_b, t)`` for codes (d,) and a number t in [0, 1] returns the point
+    at fraction t of the great-circle path: (sin((1-t) w) z_a + sin(t w) z_b) / sin(w), cos w = <z_a, z_b>/(|z_a||z_b|)."""
+    from vae_lesson.latent import lerp, slerp
+
+    g = torch.Generator().manual_seed(4)
+    z_a, z_b = torch.randn(5, generator=g, dtype=F64), 2.0 * torch.randn(5, generator=g, dtype=F64)
+    for t in (0.0, 0.3, 1.0):
+        answer, error = _call(slerp_fn, z_a.clone(), z_b.clone(), t)
+        if error:
+            return report(False, error)
+        reference = slerp(z_a, z_b, t)
+        omega = torch.arccos(torch.dot(z_a, z_b) / (z_a.norm() * z_b.norm()))
+        mistakes = [
+            (lerp(z_a, z_b, t), "that is the straight line (1 - t) z_a + t z_b; slerp weights the endpoints by "
+                                "sin((1 - t) w) / sin(w) and sin(t w) / sin(w) instead."),
+            (slerp(z_b, z_a, t), "your path runs backwards, from z_b to z_a: at t = 0 it must give z_a."),
+            (torch.sin((1 - t) * omega) * z_a + torch.sin(t * omega) * z_b,
+             "the division by sin(w) is missing, so the path does not end at the endpoints."),
+            (slerp(z_a / z_a.norm(), z_b / z_b.norm(), t),
+             "you interpolated the unit vectors: normalise only to compute the angle w, then combine the original "
+             "z_a and z_b."),
+        ]
+        wrong = _diagnose(answer, reference, mistakes, "slerp_fn")
+        if wrong:
+            return report(False, f"at t = {t}: {wrong}")
+    return report(True, "your slerp starts at z_a, ends at z_b and follows the great circle in between.")
+
+
+def check_class_direction(direction: object, model: torch.nn.Module, from_label: int = 1, to_label: int = 7) -> None:
+    """Exercise (notebook 04): ``direction`` (d,) is the mean posterior mean of the test images labelled
+    ``to_label`` minus that of the images labelled ``from_label``, for ``model``'s encoder."""
+    from vae_lesson.data import load_mnist
+    from vae_lesson.evaluation import posterior_means_and_logvars
+
+    if _unsolved(direction):
+        return report(False, UNSOLVED)
+    x, y = load_mnist("test")
+    mu, _ = posterior_means_and_logvars(model, x)
+    mean_from, mean_to = mu[y == from_label].mean(0), mu[y == to_label].mean(0)
+    reference = mean_to - mean_from
+    if not isinstance(direction, Tensor):
+        return report(False, f"direction must be a torch tensor, got {type(direction).__name__}.")
+    answer = direction.detach().to(reference.dtype)
+    if answer.shape != reference.shape:
+        return report(False, f"direction should have shape {tuple(reference.shape)} (one number per latent "
+                             f"dimension), got {tuple(answer.shape)}: did you average over the images (dim=0)?")
+    if not torch.isfinite(answer).all():
+        return report(False, "direction contains NaN or inf: is one of the class selections empty?")
+    if torch.allclose(answer, -reference, rtol=1e-4, atol=1e-5):
+        return report(False, f"your direction points from {to_label} to {from_label}: subtract the {from_label}s' "
+                             f"mean from the {to_label}s' mean.")
+    counts = ((y == to_label).sum().item(), (y == from_label).sum().item())
+    for name, wrong in (("sum", mu[y == to_label].sum(0) - mu[y == from_label].sum(0)),):
+        if torch.allclose(answer, wrong, rtol=1e-4, atol=1e-3):
+            return report(False, f"that is a difference of {name}s over {counts[0]} and {counts[1]} images; "
+                                 "use the mean over each class, .mean(0).")
+    if torch.allclose(answer, mean_to, rtol=1e-4, atol=1e-5):
+        return report(False, f"that is the {to_label}s' mean code itself, a position, not a direction: "
+                             f"subtract the {from_label}s' mean.")
+    if not torch.allclose(answer, reference, rtol=1e-3, atol=1e-4):
+        cosine = torch.nn.functional.cosine_similarity(answer, reference, dim=0).item()
+        return report(False, f"your direction differs from the reference (cosine similarity {cosine:.2f}, length "
+                             f"{answer.norm():.2f} against {reference.norm():.2f}): use the posterior means "
+                             "(the first output of model.encode) of all test images of each class.")
+    return report(True, f"from the average {from_label} to the average {to_label} is a step of length "
+                        f"{reference.norm():.2f} in latent space.")
