@@ -1,0 +1,178 @@
+"""Training benchmark for vae_lesson (issue: notebook 03). Prints, on this machine:
+
+1. the training throughput of ``vae_lesson.train.fit`` (examples/s) and its achieved GFLOP/s as a fraction of
+   a large float32 matmul's GFLOP/s measured in the same run, and the ratio against a reference loop that
+   feeds the same model item by item through a ``torch.utils.data.DataLoader``;
+2. a long run: the model trained for a fixed wall-clock budget, then the test NLL by L_5000 over all 10,000
+   test images, with its standard error.
+
+Usage:  python benchmarks/train_benchmark.py [--budget SECONDS] [--skip-long]
+Medians are quoted. Nothing here is a test: timings depend on the machine and on what else runs on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from vae_lesson.data import binarize, load_mnist
+from vae_lesson.elbo import elbo
+from vae_lesson.evaluation import active_units, nll_estimate
+from vae_lesson.models import VAE
+from vae_lesson.train import evaluate, fit
+
+MODEL = {"latent_dim": 32, "hidden": (256, 256), "activation": "relu"}  # the course's default (notebook 03)
+BATCH_SIZE = 128
+LR = 2e-3
+#: The long run's model and optimiser: the course's model. Tried and abandoned here (see RESULTS.md): Burda et al.'s
+#: 200-200-50 tanh VAE with batch 100 plans only ~96 epochs in ten minutes (tanh is slow on CPU), and a wider
+#: 400-400-32 relu model trained only 42 epochs.
+LONG_MODEL = MODEL
+LONG_BATCH_SIZE = BATCH_SIZE
+LONG_LR = LR
+
+
+def flops_per_example(model: VAE) -> int:
+    """Multiply-adds of the Linear layers, counted as 2 FLOPs each: forward (1x), weight gradients (1x) and
+    input gradients (1x, except the first encoder layer, whose input is the data)."""
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    macs = sum(m.in_features * m.out_features for m in linears)
+    first = linears[0].in_features * linears[0].out_features
+    return 2 * (3 * macs - first)
+
+
+def matmul_gflops(n: int = 2048, reps: int = 15) -> float:
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(3):
+        a @ b
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - start)
+    return 2 * n**3 / statistics.median(times) / 1e9
+
+
+class ReferenceLoop:
+    """The common tutorial pattern: a per-item Dataset (one image per __getitem__, binarized on the fly),
+    a DataLoader that collates items into batches, and a plain training loop; same model, batch size and loss."""
+
+    class Items(Dataset):
+        def __init__(self, x: torch.Tensor) -> None:
+            self.x = x.reshape(len(x), -1)
+
+        def __len__(self) -> int:
+            return len(self.x)
+
+        def __getitem__(self, i: int) -> torch.Tensor:
+            return torch.bernoulli(self.x[i])
+
+    def __init__(self, x: torch.Tensor) -> None:
+        torch.manual_seed(0)
+        self.model = VAE(**MODEL)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=LR)
+        self.loader = DataLoader(self.Items(x), batch_size=BATCH_SIZE, shuffle=True)
+
+    def epoch(self) -> float:
+        """One pass; returns examples/s."""
+        start = time.perf_counter()
+        for xb in self.loader:
+            loss = -elbo(self.model, xb).mean()
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
+        return len(self.loader.dataset) / (time.perf_counter() - start)
+
+
+def throughput(x: torch.Tensor, rounds: int = 5) -> dict[str, list[float]]:
+    """Interleaved rounds of (matmul, one epoch of fit, one epoch of the reference loop), so that a machine
+    whose speed drifts during the run affects all three alike; ratios are taken within each round."""
+    torch.manual_seed(0)
+    model = VAE(**MODEL)
+    fit(model, x[:5000], 1, batch_size=BATCH_SIZE, lr=LR, progress=False)  # warm-up
+    reference = ReferenceLoop(x)
+    rows: dict[str, list[float]] = {"matmul": [], "fit": [], "reference": []}
+    for _ in range(rounds):
+        rows["matmul"].append(matmul_gflops())
+        start = time.perf_counter()
+        fit(model, x, 1, batch_size=BATCH_SIZE, lr=LR, progress=False)
+        rows["fit"].append(len(x) / (time.perf_counter() - start))
+        rows["reference"].append(reference.epoch())
+    return rows
+
+
+def epoch_seconds(x: torch.Tensor, model_args: dict, batch_size: int, lr: float, rounds: int = 3) -> float:
+    """Median seconds per training epoch of a model, measured now (the long run plans its epochs from it)."""
+    torch.manual_seed(0)
+    model = VAE(**model_args)
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        fit(model, x[:10000], 1, batch_size=batch_size, lr=lr, progress=False)
+        times.append((time.perf_counter() - start) * len(x) / 10000)
+    return statistics.median(times)
+
+
+def long_run(x_train: torch.Tensor, x_test: torch.Tensor, budget: float) -> None:
+    """Train LONG_MODEL for the planned number of epochs (the learning rate decays over them to a tenth; training
+    stops early if the wall-clock budget runs out), then evaluate on the whole test set."""
+    epochs = max(1, int(0.97 * budget / epoch_seconds(x_train, LONG_MODEL, LONG_BATCH_SIZE, LONG_LR)))
+    torch.manual_seed(0)
+    model = VAE(**LONG_MODEL)
+    print(f"\n## Long run: {LONG_MODEL}, batch {LONG_BATCH_SIZE}, Adam lr {LONG_LR:g} decaying to {LONG_LR / 10:g}, "
+          f"budget {budget:.0f} s (planned {epochs} epochs)", flush=True)
+    history = fit(model, x_train, epochs, batch_size=LONG_BATCH_SIZE, lr=LONG_LR, lr_final=LONG_LR / 10,
+                  progress=False, generator=torch.Generator().manual_seed(0), time_budget=budget)
+    print(f"trained {len(history)} epochs in {history.seconds[-1]:.0f} s", flush=True)
+    test_bin = binarize(x_test, torch.Generator().manual_seed(0))
+    start = time.perf_counter()
+    nll, stderr = nll_estimate(model, test_bin, 5000, torch.Generator().manual_seed(1), chunk_size=2**16)
+    n_active, _ = active_units(model, x_test)
+    test_elbo = evaluate(model, test_bin, generator=torch.Generator().manual_seed(2))["elbo"]
+    print(f"test -ELBO {-test_elbo:.2f} nats; test NLL (L_5000, all 10,000 test images, dynamically binarized once "
+          f"with seed 0) {nll:.2f} ± {stderr:.2f} nats (standard error over images); {n_active} active units of "
+          f"{LONG_MODEL['latent_dim']}; evaluation took {time.perf_counter() - start:.0f} s", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--budget", type=float, default=600.0, help="wall-clock training budget of the long run, s")
+    parser.add_argument("--skip-long", action="store_true", help="only the throughput part")
+    parser.add_argument("--skip-throughput", action="store_true", help="only the long run")
+    args = parser.parse_args()
+    x_train, _ = load_mnist("train")
+    x_test, _ = load_mnist("test")
+    print(f"# vae_lesson training benchmark\nmachine: {platform.machine()}, {os.cpu_count()} CPUs, torch "
+          f"{torch.__version__} with {torch.get_num_threads()} threads, Python {platform.python_version()}", flush=True)
+
+    if not args.skip_throughput:
+        report_throughput(x_train)
+    if not args.skip_long:
+        long_run(x_train, x_test, args.budget)
+
+
+def report_throughput(x_train: torch.Tensor) -> None:
+    flops = flops_per_example(VAE(**MODEL))
+    rows = throughput(x_train)
+    fractions = [r * flops / 1e9 / m for r, m in zip(rows["fit"], rows["matmul"])]
+    speedups = [f / r for f, r in zip(rows["fit"], rows["reference"])]
+    rate = statistics.median(rows["fit"])
+    print(f"\n## Throughput: {MODEL}, batch {BATCH_SIZE}, {len(rows['fit'])} interleaved rounds, medians")
+    print(f"large float32 matmul (2048x2048): {statistics.median(rows['matmul']):.0f} GFLOP/s "
+          f"(rounds: {', '.join(f'{m:.0f}' for m in rows['matmul'])})")
+    print(f"fit: {rate:,.0f} examples/s = {rate * flops / 1e9:.1f} GFLOP/s ({flops / 1e6:.2f} MFLOP per example); "
+          f"fraction of the matmul's GFLOP/s in the same round: median {statistics.median(fractions):.0%} "
+          f"(rounds: {', '.join(f'{f:.0%}' for f in fractions)})")
+    print(f"reference per-item DataLoader loop: {statistics.median(rows['reference']):,.0f} examples/s; "
+          f"fit / reference in the same round: median {statistics.median(speedups):.2f}x "
+          f"(rounds: {', '.join(f'{v:.2f}' for v in speedups)})", flush=True)
+
+
+if __name__ == "__main__":
+    main()
