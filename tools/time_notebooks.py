@@ -1,0 +1,54 @@
+"""Time each section of each notebook, as a class would run it: one fresh kernel per notebook, cells run in order.
+
+Prints, per notebook, the seconds spent in each "## " section (code cells only) and the total; the instructor's
+guide (notebooks/INSTRUCTOR.md) quotes these figures. Nothing is written to the notebooks.
+
+Usage:  python tools/time_notebooks.py [notebooks/NAME.ipynb ...]   (default: every notebook)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def section_times(path: Path) -> list[tuple[str, float]]:
+    """(section heading, seconds) in notebook order; code before the first "## " heading is "setup"."""
+    nb = nbformat.read(path, as_version=4)
+    os.environ["TQDM_DISABLE"] = "1"
+    client = NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    sections: list[tuple[str, float]] = [("title and setup", 0.0)]
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type == "markdown":
+                for line in cell.source.splitlines():
+                    if line.startswith("## "):
+                        sections.append((line[3:].strip(), 0.0))
+                continue
+            if cell.cell_type != "code":
+                continue
+            start = time.perf_counter()
+            client.execute_cell(cell, index)
+            name, seconds = sections[-1]
+            sections[-1] = (name, seconds + time.perf_counter() - start)
+    return sections
+
+
+def main(paths: list[str]) -> None:
+    targets = [Path(p).resolve() for p in paths] or sorted((ROOT / "notebooks").glob("*.ipynb"))
+    for path in targets:
+        sections = section_times(path)
+        print(f"\n{path.name}: {sum(s for _, s in sections):.0f} s")
+        for name, seconds in sections:
+            print(f"  {seconds:6.1f} s  {name}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

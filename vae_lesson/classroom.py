@@ -1,0 +1,206 @@
+"""The classroom kit: student copies generated from the notebooks, and the notebooks' navigation links.
+
+``python -m vae_lesson.classroom student-copies OUTDIR`` writes a copy of every notebook in which each cell
+tagged ``solution`` becomes a stub: a function keeps its signature and raises ``NotImplementedError``; a variable
+becomes ``name = ...``. The exercise checker right after it then says "not solved yet" instead of a traceback.
+``python -m vae_lesson.classroom navigation`` rewrites the Binder badge and the previous/next/start links at the
+top of every notebook from ``COURSE``; ``--check`` only reports whether they are current (a test runs it).
+Instructors: see ``notebooks/INSTRUCTOR.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+SOLUTION_TAG = "solution"
+EXERCISE_TAG = "exercise"  # what a solution cell is tagged in a student copy
+STUB_MARK = "# YOUR CODE HERE"
+CHECKER_CALL = re.compile(r"\bchecks\.check_\w+\(")
+BINDER = "https://mybinder.org/v2/gh/vae-lesson/vae-lesson/HEAD?urlpath=lab/tree/notebooks/{name}"
+BADGE = f"[![Open in Binder](https://mybinder.org/badge_logo.svg)]({BINDER})"
+SEPARATOR = " &nbsp;·&nbsp; "
+
+#: The course in order: file name and the short title used in links.
+COURSE: list[tuple[str, str]] = [
+    ("00_start_here.ipynb", "00 · Start here"),
+    ("01_elbo.ipynb", "01 · The ELBO"),
+    ("02_gradients.ipynb", "02 · Gradients through sampling"),
+    ("03_train_vae.ipynb", "03 · Training a VAE"),
+    ("04_latent_explorer.ipynb", "04 · The latent explorer"),
+    ("05_density_and_anomalies.ipynb", "05 · Density and anomalies"),
+]
+
+
+def default_notebooks_dir() -> Path:
+    """The repository's ``notebooks/`` folder, next to the package in a clone."""
+    return Path(__file__).resolve().parents[1] / "notebooks"
+
+
+# --- student copies ---------------------------------------------------------------------------------------------
+
+
+def stub_source(source: str) -> str:
+    """The stub that replaces a solution cell: each function keeps its signature (and docstring) and raises
+    ``NotImplementedError``; each assigned variable becomes ``name = ...``; imports stay; nothing else survives."""
+    lines = [STUB_MARK]
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef):
+            returns = f" -> {ast.unparse(node.returns)}" if node.returns else ""
+            lines.append(f"def {node.name}({ast.unparse(node.args)}){returns}:")
+            docstring = ast.get_docstring(node)
+            if docstring:
+                lines.append(f'    """{docstring}"""')
+            lines.append("    raise NotImplementedError  # replace this line with your code")
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                names = target.elts if isinstance(target, ast.Tuple) else [target]
+                left, right = ", ".join(map(ast.unparse, names)), ", ".join(["..."] * len(names))
+                lines.append(f"{left} = {right}  # replace ... with your answer")
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            lines.insert(0, ast.unparse(node))
+    return "\n".join(lines)
+
+
+def is_solution(cell: nbformat.NotebookNode) -> bool:
+    return cell.cell_type == "code" and SOLUTION_TAG in cell.metadata.get("tags", [])
+
+
+def student_copy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of a notebook with every solution cell replaced by its stub, tagged ``exercise``, without outputs;
+    the checker cell after it loses its stored verdict (it judged the removed solution). All else is kept."""
+    copied = copy.deepcopy(nb)
+    clear_next_checker = False
+    for cell in copied.cells:
+        if is_solution(cell):
+            cell.source = stub_source(cell.source)
+            cell.metadata["tags"] = [EXERCISE_TAG if t == SOLUTION_TAG else t for t in cell.metadata["tags"]]
+            cell.outputs, cell.execution_count = [], None
+            clear_next_checker = True
+        elif cell.cell_type == "code" and clear_next_checker and CHECKER_CALL.search(cell.source):
+            cell.outputs, cell.execution_count = [], None
+            clear_next_checker = False
+    return copied
+
+
+def paste_solutions(student: nbformat.NotebookNode, teacher: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The student copy with the teacher's solutions pasted back into its exercise cells (matched by cell id)."""
+    solutions = {cell.id: cell.source for cell in teacher.cells if is_solution(cell)}
+    pasted = copy.deepcopy(student)
+    for cell in pasted.cells:
+        if EXERCISE_TAG in cell.metadata.get("tags", []):
+            cell.source = solutions[cell.id]
+    return pasted
+
+
+def write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
+    """Write a notebook atomically (temporary file, then rename), so a failure never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            nbformat.write(nb, handle)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_student_copies(out_dir: Path, notebooks_dir: Path | None = None) -> list[Path]:
+    """Write the student copy of every course notebook into ``out_dir``; returns the paths written.
+
+    ``out_dir`` must not be the notebooks folder itself: a student copy never overwrites the teacher's notebook.
+    """
+    notebooks_dir = Path(notebooks_dir or default_notebooks_dir()).resolve()
+    out_dir = Path(out_dir).resolve()
+    if out_dir == notebooks_dir:
+        raise ValueError(f"{out_dir} is the course's own notebooks folder: choose another folder for the copies.")
+    written = []
+    for name, _ in COURSE:
+        source = notebooks_dir / name
+        if not source.is_file():
+            raise FileNotFoundError(f"{source} is missing: pass the folder that holds the course's notebooks.")
+        target = out_dir / name
+        write_notebook(student_copy(nbformat.read(source, as_version=4)), target)
+        written.append(target)
+    return written
+
+
+# --- navigation ---------------------------------------------------------------------------------------------------
+
+
+def navigation_lines(name: str) -> list[str]:
+    """The two lines under a notebook's title: the Binder badge, then links to the previous, next and first notebook."""
+    names = [n for n, _ in COURSE]
+    if name not in names:
+        raise ValueError(f"{name} is not in the course: {', '.join(names)}.")
+    i = names.index(name)
+    links = []
+    if i > 0:
+        links.append(f"Previous: [{COURSE[i - 1][1]}]({COURSE[i - 1][0]})")
+    if i + 1 < len(COURSE):
+        links.append(f"Next: [{COURSE[i + 1][1]}]({COURSE[i + 1][0]})")
+    if i > 1:
+        links.append(f"[Start here]({COURSE[0][0]})")
+    return [BADGE.format(name=name), "&nbsp;·&nbsp; " + SEPARATOR.join(links)]
+
+
+def with_navigation(source: str, name: str) -> str:
+    """A title cell's source with its badge and link lines (the two lines after the title) made current."""
+    lines = source.split("\n")
+    if not lines[0].startswith("# ") or len(lines) < 2:
+        raise ValueError(f"{name}: the first cell must start with the '# ' title line.")
+    rest = lines[1:]
+    while rest and (not rest[0].strip() or rest[0].startswith(("[![Open in Binder]", "&nbsp;·&nbsp;"))):
+        rest = rest[1:]
+    return "\n".join([lines[0], "", *navigation_lines(name), "", *rest])
+
+
+def update_navigation(notebooks_dir: Path | None = None, check: bool = False) -> list[str]:
+    """Make every notebook's navigation current (or, with ``check``, only list those that are not)."""
+    notebooks_dir = Path(notebooks_dir or default_notebooks_dir())
+    stale = []
+    for name, _ in COURSE:
+        path = notebooks_dir / name
+        nb = nbformat.read(path, as_version=4)
+        current = with_navigation(nb.cells[0].source, name)
+        if current != nb.cells[0].source:
+            stale.append(name)
+            if not check:
+                nb.cells[0].source = current
+                write_notebook(nb, path)
+    return stale
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m vae_lesson.classroom", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    copies = commands.add_parser("student-copies", help="write student copies of every notebook into OUTDIR")
+    copies.add_argument("outdir", type=Path)
+    copies.add_argument("--notebooks", type=Path, default=None, help="the course's notebooks folder")
+    nav = commands.add_parser("navigation", help="rewrite the links at the top of every notebook")
+    nav.add_argument("--notebooks", type=Path, default=None)
+    nav.add_argument("--check", action="store_true", help="only report notebooks whose links are not current")
+    args = parser.parse_args(argv)
+    if args.command == "student-copies":
+        for path in write_student_copies(args.outdir, args.notebooks):
+            print(f"wrote {path}")
+        return 0
+    stale = update_navigation(args.notebooks, check=args.check)
+    verb = "not current" if args.check else "updated"
+    print(f"navigation {verb}: {', '.join(stale)}" if stale else "navigation is current in every notebook")
+    return 1 if args.check and stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
