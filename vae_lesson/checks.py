@@ -45,6 +45,16 @@ def _unsolved(*answers: object) -> bool:
     return any(answer is Ellipsis for answer in answers)
 
 
+def _check_choice(answer: object, feedback: dict[str, tuple[bool, str]]) -> None:
+    """Judge a one-word prediction against ``feedback`` (answer -> (correct?, explanation))."""
+    if _unsolved(answer):
+        return report(False, UNSOLVED)
+    key = str(answer).strip().lower()
+    if key not in feedback:
+        return report(False, f"answer with one of {', '.join(map(repr, feedback))}, got {answer!r}.")
+    return report(*feedback[key])
+
+
 def _call(fn: Callable, *args: object) -> tuple[object, str | None]:
     """Run the student's function; turn an exception into a sentence instead of a traceback."""
     try:
@@ -173,12 +183,7 @@ GAP_SIGN_FEEDBACK = {
 
 def check_gap_sign(answer: str) -> None:
     """Exercise (notebook 01): predict the sign of log p(x) - ELBO for a q that is not the posterior."""
-    if _unsolved(answer):
-        return report(False, UNSOLVED)
-    key = str(answer).strip().lower()
-    if key not in GAP_SIGN_FEEDBACK:
-        return report(False, f"answer with one of {', '.join(map(repr, GAP_SIGN_FEEDBACK))}, got {answer!r}.")
-    return report(*GAP_SIGN_FEEDBACK[key])
+    _check_choice(answer, GAP_SIGN_FEEDBACK)
 
 
 # --- notebook 02: gradients through sampling ------------------------------------------------------------------------
@@ -356,12 +361,7 @@ BETA_FEEDBACK = {
 
 def check_beta_prediction(answer: str) -> None:
     """Exercise (notebook 03): predict whether training with beta > 1 gives a "lower", "higher" or the "same" KL."""
-    if _unsolved(answer):
-        return report(False, UNSOLVED)
-    key = str(answer).strip().lower()
-    if key not in BETA_FEEDBACK:
-        return report(False, f"answer with one of {', '.join(map(repr, BETA_FEEDBACK))}, got {answer!r}.")
-    return report(*BETA_FEEDBACK[key])
+    _check_choice(answer, BETA_FEEDBACK)
 
 
 # --- notebook 05: density and anomalies ----------------------------------------------------------------------------
@@ -483,11 +483,10 @@ def check_class_direction(direction: object, model: torch.nn.Module, from_label:
     if torch.allclose(answer, -reference, rtol=1e-4, atol=1e-5):
         return report(False, f"your direction points from {to_label} to {from_label}: subtract the {from_label}s' "
                              f"mean from the {to_label}s' mean.")
-    counts = ((y == to_label).sum().item(), (y == from_label).sum().item())
-    for name, wrong in (("sum", mu[y == to_label].sum(0) - mu[y == from_label].sum(0)),):
-        if torch.allclose(answer, wrong, rtol=1e-4, atol=1e-3):
-            return report(False, f"that is a difference of {name}s over {counts[0]} and {counts[1]} images; "
-                                 "use the mean over each class, .mean(0).")
+    difference_of_sums = mu[y == to_label].sum(0) - mu[y == from_label].sum(0)
+    if torch.allclose(answer, difference_of_sums, rtol=1e-4, atol=1e-3):
+        return report(False, f"that is a difference of sums over {(y == to_label).sum()} and "
+                             f"{(y == from_label).sum()} images; use the mean over each class, .mean(0).")
     if torch.allclose(answer, mean_to, rtol=1e-4, atol=1e-5):
         return report(False, f"that is the {to_label}s' mean code itself, a position, not a direction: "
                              f"subtract the {from_label}s' mean.")

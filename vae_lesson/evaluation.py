@@ -11,6 +11,7 @@ import torch
 from torch import Tensor
 
 from vae_lesson.data import batches
+from vae_lesson.divergences import kl_diag_normal_std_normal
 from vae_lesson.elbo import iwae_bound
 from vae_lesson.models import VAE, flatten_images
 
@@ -48,5 +49,9 @@ def active_units(model: VAE, x: Tensor, threshold: float = 1e-2) -> tuple[int, T
 
 def kl_per_dimension(model: VAE, x: Tensor) -> Tensor:
     """Average KL(q(z_j|x) || p(z_j)) over the images x, for each latent dimension j: shape (d,), nats."""
-    mu, logvar = posterior_means_and_logvars(model, x)
-    return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).mean(0)  # the summand of kl_diag_normal_std_normal
+    return kl_per_dimension_of(*posterior_means_and_logvars(model, x))
+
+
+def kl_per_dimension_of(mu: Tensor, logvar: Tensor) -> Tensor:
+    """Average KL(q(z_j|x) || p(z_j)) over images, for each dimension j, from their posteriors' mu and logvar (N, d)."""
+    return kl_diag_normal_std_normal(mu[..., None], logvar[..., None]).mean(0)  # one dimension at a time

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from vae_lesson.evaluation import kl_per_dimension_of
 from vae_lesson.models import VAE
 
 INTERPOLATION_MODES = ("linear", "spherical")
@@ -55,8 +56,7 @@ def dimensions_by_kl(mu: Tensor, logvar: Tensor) -> Tensor:
     ``mu`` and ``logvar`` are the posterior parameters of many images, (N, d). Dimensions with a KL near 0
     have collapsed to the prior: moving them changes nothing in the decoded image.
     """
-    kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).mean(0)
-    return torch.argsort(kl, descending=True, stable=True)
+    return torch.argsort(kl_per_dimension_of(mu, logvar), descending=True, stable=True)
 
 
 def typical_prior_norm(latent_dim: int) -> float:

@@ -245,6 +245,16 @@ class _MessageArea:
             self.say(str(error), error=True)
 
 
+class _ReportsInput:
+    """Widgets with a message line: ``.message`` is its text ('' when all is well)."""
+
+    messages: _MessageArea
+
+    @property
+    def message(self) -> str:
+        return self.messages.text
+
+
 class LatentScatter:
     """The posterior means of many images in a 2-D latent, coloured by label, rendered once; a marker, an
     ellipse and sample points are then drawn on top by blitting, which takes milliseconds, not a new figure."""
@@ -285,7 +295,7 @@ class LatentScatter:
         return png_bytes(np.asarray(self.canvas.buffer_rgba())[..., :3].copy())
 
 
-class LatentExplorer:
+class LatentExplorer(_ReportsInput):
     """Sliders for latent dimensions; the decoded image sigmoid(decode(z)) follows them at once.
 
     For a 2-D latent there is one slider per dimension and, beside the image, the test set's latent scatter
@@ -340,11 +350,6 @@ class LatentExplorer:
         self.set_reference(reference_index)
 
     @property
-    def message(self) -> str:
-        """The message line's text ('' when all is well)."""
-        return self.messages.text
-
-    @property
     def z(self) -> torch.Tensor:
         """The current latent code (d,): the reference digit's posterior mean with the sliders' dimensions set."""
         z = self._base.clone()
@@ -367,7 +372,7 @@ class LatentExplorer:
             self._holding = False
         self._refresh()
 
-    def set_reference(self, index: int) -> None:
+    def set_reference(self, index: int | str) -> None:
         """Hold the dimensions without sliders at test image ``index``'s posterior mean, and move the sliders
         to that mean too (clipped to their range)."""
         index = parse_index(index, len(self.images))
@@ -380,7 +385,7 @@ class LatentExplorer:
     def type_reference(self, text: str) -> None:
         """The "digit #" box: like ``set_reference`` but from text; wrong input raises WidgetInputError."""
         if str(text).strip():
-            self.set_reference(parse_index(text, len(self.images)))
+            self.set_reference(text)
 
     def type_z(self, text: str) -> None:
         """The "type z" box: one number per slider, separated by commas."""
@@ -402,7 +407,7 @@ class LatentExplorer:
             self.scatter_image.value = self.scatter.render(z.tolist())
 
 
-class DigitEncoder:
+class DigitEncoder(_ReportsInput):
     """Pick a test digit (by number, or a random one of a class): the widget shows it, its reconstruction
     sigmoid(decode(mean of q)), and for a 2-D latent its posterior q(z|x) as a 2-standard-deviation ellipse on
     the test set's scatter; a button draws samples z ~ q(z|x) and shows their decodings.
@@ -440,20 +445,14 @@ class DigitEncoder:
             widgets.HBox(panels),
             self.messages.html,
         ])
-        self._samples = np.zeros((0, 28, 28), np.float32)
-        self.sample_codes: np.ndarray | None = None
-        self.select(index)
-
-    @property
-    def message(self) -> str:
-        return self.messages.text
+        self.select(index)  # also sets the (still empty) samples
 
     @property
     def posterior(self) -> tuple[torch.Tensor, torch.Tensor]:
         """q(z|x)'s mean and standard deviation (each (d,)) for the selected image."""
         return self.mu[self.index], (0.5 * self.logvar[self.index]).exp()
 
-    def select(self, index: int) -> None:
+    def select(self, index: int | str) -> None:
         """Show test image ``index``; clears the posterior samples."""
         self.index = parse_index(index, len(self.images))
         self._reconstruction = decode_images(self.model, self.mu[self.index][None])[0]
@@ -465,7 +464,7 @@ class DigitEncoder:
     def type_index(self, text: str) -> None:
         """The "digit #" box: like ``select`` but from text."""
         if str(text).strip():
-            self.select(parse_index(text, len(self.images)))
+            self.select(text)
 
     def select_random(self, label: int) -> None:
         """Show a random test image of class ``label`` (reproducible: the widget's generator is seeded)."""
@@ -503,7 +502,7 @@ class DigitEncoder:
                                                            self.sample_codes)
 
 
-class Interpolator:
+class Interpolator(_ReportsInput):
     """Walk from one digit's posterior mean to another's: the slider ``.t`` in [0, 1] moves z(t) along a straight
     line or a great circle (``.mode``: "linear" or "spherical"); the widget shows the decoding at t, the strip
     of decodings along the whole path, and |z(t)| against the norm sqrt(d) typical of prior samples.
@@ -541,10 +540,6 @@ class Interpolator:
             self.messages.html,
         ])
         self.set_endpoints(x_a, x_b)
-
-    @property
-    def message(self) -> str:
-        return self.messages.text
 
     def set_endpoints(self, x_a: torch.Tensor, x_b: torch.Tensor) -> None:
         """Encode two images (each (28, 28) or (784,)) and interpolate between their posterior means."""
