@@ -9,7 +9,7 @@ from vae_lesson.data import load_mnist
 from vae_lesson.divergences import kl_diag_normal_std_normal
 from vae_lesson.evaluation import active_units, kl_per_dimension, posterior_means_and_logvars
 from vae_lesson.models import VAE
-from vae_lesson.train import History, TrainingDivergedError, fit
+from vae_lesson.train import LR_SCHEDULES, History, TrainingDivergedError, fit, learning_rate
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +60,58 @@ def test_nan_is_detected_with_advice(subset):
         fit(model, subset[:200], 1, progress=False)
 
 
+def test_kl_warmup_raises_the_kl_weight_linearly_to_beta(subset, monkeypatch):
+    from vae_lesson import train
+
+    weights = []
+    real_loss_terms = train._loss_terms
+
+    def recording(model, xb, beta, generator):
+        weights.append(beta)
+        return real_loss_terms(model, xb, beta, generator)
+
+    monkeypatch.setattr(train, "_loss_terms", recording)
+    history = fit(small_model(), subset[:200], 4, batch_size=100, beta=2.0, kl_warmup_epochs=3, progress=False)
+    assert weights == pytest.approx([2 / 3] * 2 + [4 / 3] * 2 + [2.0] * 4)  # two batches per epoch
+    for e, r, k in zip(history.train_elbo, history.train_reconstruction, history.train_kl):
+        assert e == pytest.approx(r - k)  # the history reports the true ELBO, not the weighted objective
+
+
+def test_kl_warmup_leaves_more_information_in_the_code(subset):
+    kls = {}
+    for warmup in (0, 5):
+        history = fit(small_model(), subset, 1, batch_size=100, lr=2e-3, kl_warmup_epochs=warmup,
+                      generator=torch.Generator().manual_seed(0), progress=False)
+        kls[warmup] = history.train_kl[-1]
+    assert kls[5] > kls[0] + 1  # a KL weighted by 1/5 is pulled less towards the prior
+
+
+def test_learning_rate_schedules_reach_their_ends():
+    for schedule in LR_SCHEDULES:
+        assert learning_rate(2e-3, 2e-5, schedule, 0.0) == pytest.approx(2e-3)
+        assert learning_rate(2e-3, 2e-5, schedule, 1.0) == pytest.approx(2e-5)
+        assert learning_rate(2e-3, None, schedule, 0.7) == 2e-3
+    # geometric: the same factor per step, so the midpoint is the geometric mean
+    assert learning_rate(2e-3, 2e-5, "geometric", 0.5) == pytest.approx(2e-4)
+    # cosine: the midpoint is the arithmetic mean, and the decay is slow at both ends
+    assert learning_rate(2e-3, 2e-5, "cosine", 0.5) == pytest.approx(1.01e-3)
+    assert learning_rate(2e-3, 2e-5, "cosine", 0.05) > 0.99 * 2e-3 > learning_rate(2e-3, 2e-5, "geometric", 0.05)
+
+
+def test_fit_follows_the_schedule_epoch_by_epoch(subset, monkeypatch):
+    from vae_lesson import train
+
+    seen = []
+    real_check = train._check_finite
+    monkeypatch.setattr(train, "_check_finite", lambda loss, epoch, step, lr: (seen.append((epoch, lr)),
+                                                                              real_check(loss, epoch, step, lr)))
+    fit(small_model(), subset[:100], 3, batch_size=100, lr=1e-2, lr_final=1e-4, progress=False)
+    assert [lr for _, lr in seen] == pytest.approx([1e-2, 1e-3, 1e-4])
+    seen.clear()
+    fit(small_model(), subset[:100], 3, batch_size=100, lr=1e-2, lr_final=1e-4, lr_schedule="cosine", progress=False)
+    assert [lr for _, lr in seen] == pytest.approx([1e-2, (1e-2 + 1e-4) / 2, 1e-4])
+
+
 def test_fit_rejects_bad_arguments(subset):
     with pytest.raises(ValueError, match="epochs"):
         fit(small_model(), subset, 0, progress=False)
@@ -67,6 +119,12 @@ def test_fit_rejects_bad_arguments(subset):
         fit(small_model(), subset * 255, 1, progress=False)
     with pytest.raises(ValueError, match=r"\(N, 28, 28\) or \(N, 784\)"):
         fit(small_model(), subset[:, :10], 1, progress=False)
+    with pytest.raises(ValueError, match="lr_schedule must be one of 'geometric', 'cosine'"):
+        fit(small_model(), subset, 1, lr_final=1e-4, lr_schedule="linear", progress=False)
+    with pytest.raises(ValueError, match="lr_final must be positive"):
+        fit(small_model(), subset, 1, lr_final=0.0, progress=False)
+    with pytest.raises(ValueError, match="kl_warmup_epochs"):
+        fit(small_model(), subset, 1, kl_warmup_epochs=-1, progress=False)
 
 
 def test_active_units_and_kl_per_dimension(subset):

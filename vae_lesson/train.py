@@ -73,6 +73,21 @@ def evaluate(model: VAE, x: Tensor, batch_size: int = 1000, generator: torch.Gen
     return totals
 
 
+LR_SCHEDULES = ("geometric", "cosine")
+
+
+def learning_rate(lr: float, lr_final: float | None, schedule: str, progress: float) -> float:
+    """The learning rate at ``progress`` in [0, 1] through a run that decays from ``lr`` to ``lr_final``
+    (constant ``lr`` if ``lr_final`` is None) by ``schedule``: "geometric" or "cosine". Used by :func:`fit`."""
+    if lr_final is None:
+        return lr
+    if schedule == "geometric":
+        return lr * (lr_final / lr) ** progress
+    if schedule == "cosine":
+        return lr_final + (lr - lr_final) * 0.5 * (1 + math.cos(math.pi * progress))
+    raise ValueError(f"lr_schedule must be one of {', '.join(map(repr, LR_SCHEDULES))}, got {schedule!r}.")
+
+
 def _check_finite(loss: Tensor, epoch: int, step: int, lr: float) -> None:
     if not torch.isfinite(loss):
         raise TrainingDivergedError(
@@ -95,15 +110,24 @@ def fit(
     lr_final: float | None = None,
     history: History | None = None,
     time_budget: float | None = None,
+    kl_warmup_epochs: int = 0,
+    lr_schedule: str = "geometric",
 ) -> History:
     """Train ``model`` by maximising the ELBO with Adam; return the per-epoch :class:`History`.
 
     ``train_x``: grey-level images in [0, 1], (N, 28, 28) or (N, 784), binarized afresh every epoch
     (dynamic binarization); minibatches come from :func:`vae_lesson.data.batches`, not a per-item DataLoader.
     ``test_x``: grey-level test images, binarized once (with a fixed seed) so that epochs are comparable.
-    ``beta`` weights the KL (beta = 1 is the ELBO). ``lr_final``: if given, the learning rate decays
-    geometrically from ``lr`` to ``lr_final`` over the epochs. ``history``: continue an earlier run's history.
+    ``beta`` weights the KL (beta = 1 is the ELBO). ``lr_final``: if given, the learning rate decays from ``lr``
+    in the first epoch to ``lr_final`` in the last, following ``lr_schedule``: ``"geometric"`` (by the same factor
+    every epoch) or ``"cosine"`` (half a cosine: slow at the start and at the end).
+    ``history``: continue an earlier run's history.
     ``time_budget``: stop after the first epoch that ends past this many seconds (for benchmarks).
+    ``kl_warmup_epochs``: KL warm-up (Bowman et al. 2016; Sønderby et al. 2016): the KL's weight rises linearly
+    over this call's first ``kl_warmup_epochs`` epochs: ``beta * e / kl_warmup_epochs`` in its epoch e, ``beta``
+    from epoch ``kl_warmup_epochs`` on, so that the encoder learns to put information into z before the full KL pulls q(z|x) towards the
+    prior; it reached a better likelihood in the same time in benchmarks/RESULTS.md. The history always records
+    the true ELBO (KL weight 1), whatever weight was trained with.
     ``progress`` shows a tqdm progress bar (unless the environment sets TQDM_DISABLE); with ``progress=False``
     nothing is printed.
     Raises :class:`TrainingDivergedError` if the loss becomes NaN or infinite.
@@ -113,6 +137,12 @@ def fit(
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}.")
     if not lr > 0:
         raise ValueError(f"lr must be positive, got {lr!r}.")
+    if lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {', '.join(map(repr, LR_SCHEDULES))}, got {lr_schedule!r}.")
+    if lr_final is not None and not lr_final > 0:
+        raise ValueError(f"lr_final must be positive (or None for a constant learning rate), got {lr_final!r}.")
+    if not isinstance(kl_warmup_epochs, int) or kl_warmup_epochs < 0:
+        raise ValueError(f"kl_warmup_epochs must be a non-negative integer, got {kl_warmup_epochs!r}.")
     train_x = flatten_images(train_x)
     if train_x.min() < 0 or train_x.max() > 1:
         raise ValueError("train_x must hold intensities in [0, 1]; divide uint8 pixels by 255 first.")
@@ -120,17 +150,20 @@ def fit(
     history = history if history is not None else History()
     # fused: one kernel for all parameters instead of a Python loop over them (a large share of a small model's step)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
-    gamma = (lr_final / lr) ** (1 / max(1, epochs - 1)) if lr_final else 1.0
     steps_per_epoch = math.ceil(len(train_x) / batch_size)
     bar = _progress_bar(epochs * steps_per_epoch, progress)
     start, elapsed0 = time.perf_counter(), (history.seconds[-1] if history.seconds else 0.0)
     first_epoch = (history.epoch[-1] if history.epoch else 0) + 1
     model.train()
     for epoch in range(first_epoch, first_epoch + epochs):
+        progress_in_run = (epoch - first_epoch) / max(1, epochs - 1)  # 0 in the first epoch, 1 in the last
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(lr, lr_final, lr_schedule, progress_in_run)
+        kl_weight = beta * min(1.0, (epoch - first_epoch + 1) / kl_warmup_epochs) if kl_warmup_epochs else beta
         sums = torch.zeros(3)
         for step, grey in enumerate(batches(train_x, batch_size, generator=generator)):
             xb = binarize(grey, generator)  # a fresh draw every epoch, batch by batch (cache-friendly)
-            loss, reconstruction, kl = _loss_terms(model, xb, beta, generator)
+            loss, reconstruction, kl = _loss_terms(model, xb, kl_weight, generator)
             _check_finite(loss, epoch, step, optimizer.param_groups[0]["lr"])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -138,8 +171,6 @@ def fit(
             sums += torch.stack([reconstruction, kl, torch.tensor(1.0)]) * len(xb)
             if bar is not None:
                 bar.update()
-        for group in optimizer.param_groups:
-            group["lr"] *= gamma
         _record(history, model, epoch, sums, test_bin, elapsed0 + time.perf_counter() - start)
         if bar is not None:
             bar.set_postfix(train_elbo=f"{history.train_elbo[-1]:.1f}",
