@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from vae_lesson import checkpoints
+from vae_lesson import checkpoints, train
 from vae_lesson.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 from vae_lesson.data import load_mnist
 from vae_lesson.divergences import kl_diag_normal_std_normal
@@ -61,8 +61,6 @@ def test_nan_is_detected_with_advice(subset):
 
 
 def test_kl_warmup_raises_the_kl_weight_linearly_to_beta(subset, monkeypatch):
-    from vae_lesson import train
-
     weights = []
     real_loss_terms = train._loss_terms
 
@@ -99,8 +97,6 @@ def test_learning_rate_schedules_reach_their_ends():
 
 
 def test_fit_follows_the_schedule_epoch_by_epoch(subset, monkeypatch):
-    from vae_lesson import train
-
     seen = []
     real_check = train._check_finite
     monkeypatch.setattr(train, "_check_finite", lambda loss, epoch, step, lr: (seen.append((epoch, lr)),

@@ -79,13 +79,17 @@ LR_SCHEDULES = ("geometric", "cosine")
 def learning_rate(lr: float, lr_final: float | None, schedule: str, progress: float) -> float:
     """The learning rate at ``progress`` in [0, 1] through a run that decays from ``lr`` to ``lr_final``
     (constant ``lr`` if ``lr_final`` is None) by ``schedule``: "geometric" or "cosine". Used by :func:`fit`."""
+    _check_schedule(schedule)
     if lr_final is None:
         return lr
     if schedule == "geometric":
         return lr * (lr_final / lr) ** progress
-    if schedule == "cosine":
-        return lr_final + (lr - lr_final) * 0.5 * (1 + math.cos(math.pi * progress))
-    raise ValueError(f"lr_schedule must be one of {', '.join(map(repr, LR_SCHEDULES))}, got {schedule!r}.")
+    return lr_final + (lr - lr_final) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def _check_schedule(schedule: str) -> None:
+    if schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {', '.join(map(repr, LR_SCHEDULES))}, got {schedule!r}.")
 
 
 def _check_finite(loss: Tensor, epoch: int, step: int, lr: float) -> None:
@@ -137,8 +141,7 @@ def fit(
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}.")
     if not lr > 0:
         raise ValueError(f"lr must be positive, got {lr!r}.")
-    if lr_schedule not in LR_SCHEDULES:
-        raise ValueError(f"lr_schedule must be one of {', '.join(map(repr, LR_SCHEDULES))}, got {lr_schedule!r}.")
+    _check_schedule(lr_schedule)
     if lr_final is not None and not lr_final > 0:
         raise ValueError(f"lr_final must be positive (or None for a constant learning rate), got {lr_final!r}.")
     if not isinstance(kl_warmup_epochs, int) or kl_warmup_epochs < 0:
@@ -156,9 +159,9 @@ def fit(
     first_epoch = (history.epoch[-1] if history.epoch else 0) + 1
     model.train()
     for epoch in range(first_epoch, first_epoch + epochs):
-        progress_in_run = (epoch - first_epoch) / max(1, epochs - 1)  # 0 in the first epoch, 1 in the last
+        run_fraction = (epoch - first_epoch) / max(1, epochs - 1)  # 0 in the first epoch, 1 in the last
         for group in optimizer.param_groups:
-            group["lr"] = learning_rate(lr, lr_final, lr_schedule, progress_in_run)
+            group["lr"] = learning_rate(lr, lr_final, lr_schedule, run_fraction)
         kl_weight = beta * min(1.0, (epoch - first_epoch + 1) / kl_warmup_epochs) if kl_warmup_epochs else beta
         sums = torch.zeros(3)
         for step, grey in enumerate(batches(train_x, batch_size, generator=generator)):
