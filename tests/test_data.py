@@ -152,3 +152,30 @@ def test_binarize_is_unbiased_at_every_position_of_its_random_words():
     half = b[:, 6:8]
     corr = torch.corrcoef(half.T)[0, 1].item()
     assert abs(corr) < 5 / 400_000**0.5
+
+
+def test_test_subset_is_a_seeded_random_subset_not_a_prefix():
+    index = data.test_subset(1000, seed=0)
+    assert index.dtype == torch.int64 and index.shape == (1000,)
+    assert len(set(index.tolist())) == 1000 and 0 <= index.min() and index.max() < 10_000
+    assert not torch.equal(index.sort().values, torch.arange(1000))
+    # Spread over the whole set: about half from each half of MNIST's test split (binomial sd 16).
+    assert 420 < (index < 5000).sum() < 580
+    assert torch.equal(index, data.test_subset(1000, seed=0))
+    assert not torch.equal(index, data.test_subset(1000, seed=1))
+    assert torch.equal(data.test_subset(500, seed=0), index[:500])
+
+
+def test_test_subset_labels_match_the_whole_test_set():
+    # A random subset keeps the class balance of the full set (within sampling error), a fixed-seed property
+    # that a prefix of 1,000 would also roughly have, but the difficulty split above would not.
+    _, y = load_mnist("test")
+    counts = torch.bincount(y[data.test_subset(2000, seed=3)], minlength=10).float() / 2000
+    full = torch.bincount(y, minlength=10).float() / len(y)
+    assert (counts - full).abs().max() < 0.03
+
+
+@pytest.mark.parametrize("bad", [0, -1, 10_001, 2.5, True, "100"])
+def test_test_subset_rejects_bad_sizes(bad):
+    with pytest.raises(ValueError, match="between 1 and 10,000"):
+        data.test_subset(bad)

@@ -127,6 +127,29 @@ def load_mnist(split: str = "train", path: str | os.PathLike | None = None) -> t
     return x, y
 
 
+#: Size of MNIST's test split.
+MNIST_TEST_SIZE = 10_000
+
+
+def test_subset(n: int, seed: int = 0, size: int = MNIST_TEST_SIZE) -> Tensor:
+    """Indices (int64, shape (n,)) of a seeded random subset of the ``size`` test images, without repeats.
+
+    Never evaluate on a prefix of MNIST's test set: its first 5,000 digits come from the cleaner half
+    (Census Bureau employees; the last 5,000 are by high-school students, per LeCun's description), so a prefix
+    gives an optimistic log-likelihood. A random subset stands for the whole set. The same ``seed`` gives the
+    same indices on every machine, and a smaller ``n`` gives a prefix of a larger subset with the same seed
+    (``test_subset(500)`` lies inside ``test_subset(1000)``).
+    Use it as ``x_test[test_subset(1000)]``; labels and binarized copies index the same way.
+    Taught in ``notebooks/03_train_vae.ipynb``; used by notebooks 03-05, the benchmarks and ``pretrained``.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= size:
+        raise ValueError(f"test_subset needs a whole number of images n between 1 and {size:,}, got {n!r}.")
+    return torch.randperm(size, generator=torch.Generator().manual_seed(seed))[:n]
+
+
+test_subset.__test__ = False  # a helper named test_*: pytest must not collect it where a test module imports it
+
+
 def uniform_uint16(shape: tuple[int, ...], generator: torch.Generator | None = None) -> Tensor:
     """Independent uniform integers in 0..65535 (as int32), four from each 64-bit random word.
 
