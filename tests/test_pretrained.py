@@ -30,3 +30,17 @@ def test_each_load_returns_an_independent_copy():
     a, b = pretrained.load("mnist-2d"), pretrained.load("mnist-2d")
     next(a.parameters()).data.zero_()
     assert next(b.parameters()).abs().sum() > 0
+
+
+def test_recorded_nll_check_uses_a_random_subset_and_binarized_measurements():
+    for name in pretrained.RECIPES:
+        metadata = pretrained.load_with_info(name)[2]
+        assert metadata["test_nll"]["subset_seed"] == pretrained.NLL_CHECK["subset_seed"]
+        assert metadata["test_nll"]["num_images"] == pretrained.NLL_CHECK["num_images"]
+        assert 1 <= metadata["active_units"] <= pretrained.RECIPES[name]["model"]["latent_dim"]
+
+
+def test_an_nll_check_from_an_older_course_version_says_how_to_update_it():
+    old = {"num_images": 1000, "k": 1000, "binarization_seed": 0, "sample_seed": 1}  # recorded on a prefix
+    with pytest.raises(ValueError, match="--remeasure"):
+        pretrained.measure_nll(pretrained.load("mnist-2d"), old)
