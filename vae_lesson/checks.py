@@ -342,8 +342,9 @@ def check_iwae_from_log_weights(bound_fn: Callable[[Tensor], Tensor]) -> None:
         (torch.logsumexp(log_w, 1) - math.log(n), "you reduced over the images (dim 1); the samples are along dim 0."),
     ]
     if isinstance(answer, Tensor) and answer.shape == ref.shape and bool((~torch.isfinite(answer) & torch.isfinite(ref)).any()):
-        return report(False, "you got -inf: exp(log_w) underflows to 0 for log-weights around -150 nats and below. "
-                             "Use torch.logsumexp(log_w, dim=0) - math.log(k), which subtracts the maximum first.")
+        return report(False, "you got -inf: exp(log_w) underflows to 0 for log-weights below about -745 nats in "
+                             "float64 (below about -104 in float32, where real models' log-weights often lie). "
+                             "torch.logsumexp subtracts the largest log-weight before exponentiating (notebook 03, §5).")
     problem = _diagnose(answer, ref, mistakes, "bound_fn")
     if problem:
         return report(False, problem)
@@ -433,43 +434,76 @@ def check_sneaky_corruption(corrupt_fn: Callable[[Tensor, torch.Generator], Tens
 
 def check_slerp(slerp_fn: Callable[[Tensor, Tensor, float], Tensor]) -> None:
     """Exercise (notebook 04): ``slerp_fn(z_a, z_b, t)`` for codes (d,) and a number t in [0, 1] returns the point
-    at fraction t of the great-circle path: (sin((1-t) w) z_a + sin(t w) z_b) / sin(w), cos w = <z_a, z_b>/(|z_a||z_b|)."""
+    at fraction t of the path whose direction follows the great circle from z_a/|z_a| to z_b/|z_b| and whose norm
+    is (1 - t)|z_a| + t|z_b| (``vae_lesson.latent.slerp``). Tested on codes of norms about 1 and 3 at 150 degrees,
+    where Shoemake's formula applied to the codes themselves overshoots both norms."""
     from vae_lesson.latent import lerp, slerp
 
     g = torch.Generator().manual_seed(4)
-    z_a, z_b = torch.randn(5, generator=g, dtype=F64), 2.0 * torch.randn(5, generator=g, dtype=F64)
-    for t in (0.0, 0.3, 1.0):
+    u, v = torch.randn(2, 5, generator=g, dtype=F64)
+    u = u / u.norm()
+    v = v - torch.dot(v, u) * u
+    v = v / v.norm()
+    angle = math.radians(150.0)
+    z_a, z_b = 1.2 * u, 3.0 * (math.cos(angle) * u + math.sin(angle) * v)
+    u_a, u_b = z_a / z_a.norm(), z_b / z_b.norm()
+    omega = torch.arccos(torch.dot(u_a, u_b))
+
+    def arc(t: float, a: Tensor = u_a, b: Tensor = u_b) -> Tensor:  # Shoemake's weights on two vectors
+        return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
+
+    for t in (0.0, 0.3, 0.7, 1.0):
         answer, error = _call(slerp_fn, z_a.clone(), z_b.clone(), t)
         if error:
             return report(False, error)
         reference = slerp(z_a, z_b, t)
-        omega = torch.arccos(torch.dot(z_a, z_b) / (z_a.norm() * z_b.norm()))
+        norm = (1 - t) * z_a.norm() + t * z_b.norm()
+        chord = lerp(u_a, u_b, t)
         mistakes = [
-            (lerp(z_a, z_b, t), "that is the straight line (1 - t) z_a + t z_b; slerp weights the endpoints by "
-                                "sin((1 - t) w) / sin(w) and sin(t w) / sin(w) instead."),
+            (lerp(z_a, z_b, t), f"that is the straight line between z_a and z_b: here its norm is "
+                                f"{lerp(z_a, z_b, t).norm():.2f} where the path needs (1 - t)|z_a| + t|z_b| = "
+                                f"{norm:.2f}. Interpolate the direction along the great circle and the norm "
+                                "linearly (section 3)."),
             (slerp(z_b, z_a, t), "your path runs backwards, from z_b to z_a: at t = 0 it must give z_a."),
-            (torch.sin((1 - t) * omega) * z_a + torch.sin(t * omega) * z_b,
-             "the division by sin(w) is missing, so the path does not end at the endpoints."),
-            (slerp(z_a / z_a.norm(), z_b / z_b.norm(), t),
-             "you interpolated the unit vectors: normalise only to compute the angle w, then combine the original "
-             "z_a and z_b."),
+            (arc(t, z_a, z_b), f"that is Shoemake's slerp applied to z_a and z_b themselves: here its norm is "
+                               f"{arc(t, z_a, z_b).norm():.2f} where the path needs (1 - t)|z_a| + t|z_b| = "
+                               f"{norm:.2f}. Apply the sine weights to the unit vectors, then multiply by the "
+                               "interpolated norm (section 3)."),
+            (arc(t), "your point is a unit vector: you found the direction on the great circle but did not "
+                     "multiply it by the interpolated norm (1 - t)|z_a| + t|z_b|."),
+            (arc(t) * z_a.norm() ** (1 - t) * z_b.norm() ** t,
+             "the direction is right but the norm is interpolated geometrically; the path's norm must change "
+             "linearly, (1 - t)|z_a| + t|z_b|."),
+            (arc(t) * (t * z_a.norm() + (1 - t) * z_b.norm()),
+             "the direction is right but the norm runs backwards: at t = 0 it must be |z_a|, at t = 1 |z_b|."),
+            (torch.sin((1 - t) * omega) * u_a * norm + torch.sin(t * omega) * u_b * norm,
+             "the division by sin(w) is missing, so the path does not start at z_a and end at z_b."),
+            (chord / chord.norm() * norm, "the norm is right, but you normalised the straight line between the unit "
+                                          "vectors: that direction is on the great circle but does not move at "
+                                          "constant angular speed. Use the sine weights of section 3."),
         ]
+        if isinstance(answer, Tensor) and answer.shape == reference.shape and not torch.isfinite(answer).all():
+            return report(False, f"at t = {t}: slerp_fn returned NaN or inf. arccos needs a cosine in [-1, 1]: did "
+                                 "you divide the dot product by both norms, and sin(w) by a nonzero angle?")
         wrong = _diagnose(answer, reference, mistakes, "slerp_fn")
         if wrong:
             return report(False, f"at t = {t}: {wrong}")
-    return report(True, "your slerp starts at z_a, ends at z_b and follows the great circle in between.")
+    return report(True, "your path starts at z_a, ends at z_b, turns along the great circle at constant speed, "
+                        "and its norm changes linearly from |z_a| to |z_b|.")
 
 
 def check_class_direction(direction: object, model: torch.nn.Module, from_label: int = 1, to_label: int = 7) -> None:
     """Exercise (notebook 04): ``direction`` (d,) is the mean posterior mean of the test images labelled
-    ``to_label`` minus that of the images labelled ``from_label``, for ``model``'s encoder."""
-    from vae_lesson.data import load_mnist
+    ``to_label`` minus that of the images labelled ``from_label``, for ``model``'s encoder. The encoder sees the
+    test images binarized once with seed 0, ``binarize(x_test.reshape(-1, 784), torch.Generator().manual_seed(0))``,
+    as in notebooks 03 and 04 (the models were trained on binary images)."""
+    from vae_lesson.data import binarize, load_mnist
     from vae_lesson.evaluation import posterior_means_and_logvars
 
     if _unsolved(direction):
         return report(False, UNSOLVED)
     x, y = load_mnist("test")
-    mu, _ = posterior_means_and_logvars(model, x)
+    mu, _ = posterior_means_and_logvars(model, binarize(x.reshape(-1, 784), torch.Generator().manual_seed(0)))
     mean_from, mean_to = mu[y == from_label].mean(0), mu[y == to_label].mean(0)
     reference = mean_to - mean_from
     if not isinstance(direction, Tensor):
@@ -494,6 +528,7 @@ def check_class_direction(direction: object, model: torch.nn.Module, from_label:
         cosine = torch.nn.functional.cosine_similarity(answer, reference, dim=0).item()
         return report(False, f"your direction differs from the reference (cosine similarity {cosine:.2f}, length "
                              f"{answer.norm():.2f} against {reference.norm():.2f}): use the posterior means "
-                             "(the first output of model.encode) of all test images of each class.")
+                             "(the first output of model.encode) of all test images of each class, binarized "
+                             "once with seed 0 as in the notebook.")
     return report(True, f"from the average {from_label} to the average {to_label} is a step of length "
                         f"{reference.norm():.2f} in latent space.")
