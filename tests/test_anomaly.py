@@ -45,6 +45,16 @@ def test_roc_curve_runs_from_corner_to_corner_and_its_area_is_the_auroc():
     assert torch.trapezoid(tpr, fpr).item() == pytest.approx(anomaly.auroc(scores_in, scores_out), abs=1e-12)
 
 
+def test_score_margin_counts_standard_deviations_between_medians():
+    scores_in = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0], dtype=torch.float64)  # median 3, sample std sqrt(2.5)
+    scores_out = torch.tensor([0.0, 3.0 + 2 * 2.5**0.5, 1e9], dtype=torch.float64)  # median 2 stds above; outlier ignored
+    assert anomaly.score_margin(scores_in, scores_out) == pytest.approx(2.0, rel=1e-12)
+    assert anomaly.score_margin(scores_in, scores_in) == 0.0
+    assert anomaly.score_margin(scores_in, -scores_in) == pytest.approx(-6 / 2.5**0.5, rel=1e-12)
+    with pytest.raises(ValueError, match="spread"):
+        anomaly.score_margin(torch.ones(5), torch.ones(3))
+
+
 def test_bad_scores_are_refused():
     with pytest.raises(ValueError, match="non-empty"):
         anomaly.auroc(torch.tensor([]), torch.ones(3))

@@ -115,6 +115,23 @@ def auroc(scores_in: Tensor, scores_out: Tensor) -> float:
     return (rank_sum_out - n_out * (n_out + 1) / 2) / (n_in * n_out)
 
 
+def score_margin(scores_in: Tensor, scores_out: Tensor) -> float:
+    """How far the typical anomaly's score lies above the typical in-distribution score, in units of the
+    in-distribution scores' spread: (median(scores_out) - median(scores_in)) / std(scores_in), a plain number.
+
+    Higher score = more anomalous. The AUROC saturates at 1 once the two sets separate; the margin keeps measuring
+    how far apart they are, which is what decides how robust a threshold is. Taught in
+    ``notebooks/05_density_and_anomalies.ipynb``.
+    """
+    scores_in, scores_out = _scores(scores_in, scores_out)
+    if len(scores_in) < 2:
+        raise ValueError("scores_in needs at least two scores to have a spread.")
+    spread = scores_in.std().item()
+    if spread == 0:
+        raise ValueError("the in-distribution scores are all equal: their spread is zero, so the margin is undefined.")
+    return (scores_out.median().item() - scores_in.median().item()) / spread
+
+
 # --- scoring a data set -------------------------------------------------------------------------------------------
 
 def log_likelihood_scores(
