@@ -59,3 +59,27 @@ def test_notebook_is_stored_from_one_clean_run(path):
 def test_packaged_data_carries_its_credit():
     readme = (ROOT / "vae_lesson" / "datasets" / "README.md").read_text()
     assert "Yann LeCun" in readme and "Attribution-Share Alike 3.0" in readme
+
+
+def _is_exempt_from_asserts(source: str) -> bool:
+    """Cells whose output is ignored for a reason that no assert can check: installed versions, a live widget."""
+    return "environment_report()" in source or source.rstrip().endswith(".widget")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_ignored_outputs_are_checked_by_asserts(path):
+    """CONTRIBUTING.md: a trajectory's figures are not compared digit for digit, but the claim the prose makes
+    from them is asserted, in the cell itself or in one of the next two code cells (e.g. after a plot)."""
+    code = ["".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+    for i, source in enumerate(code):
+        if source.startswith("# NBVAL_IGNORE_OUTPUT") and not _is_exempt_from_asserts(source):
+            assert any(re.search(r"^\s*assert ", s, re.M) for s in code[i : i + 3]), (
+                f"code cell {i} ignores its output for nbval but nothing asserts the claims made from it:\n{source[:300]}")
+
+
+def test_ci_also_runs_the_tests_as_on_another_cpu():
+    ci = (ROOT / ".ci" / "run").read_text()
+    readme = (ROOT / "README.md").read_text()
+    second = "ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1 python -m pytest"
+    assert re.search(rf"^{re.escape(second)}$", ci, re.M), "CI must run the tests a second time as on another CPU"
+    assert second in readme, "README's testing section must say how CI runs the second time"
