@@ -179,3 +179,11 @@ def test_test_subset_labels_match_the_whole_test_set():
 def test_test_subset_rejects_bad_sizes(bad):
     with pytest.raises(ValueError, match="between 1 and 10,000"):
         data.test_subset(bad)
+
+
+def test_binarized_test_set_is_one_fixed_binary_draw_of_the_whole_test_set():
+    x, _ = load_mnist("test")
+    b = data.binarized_test_set()
+    assert b.shape == (10_000, 784) and set(b.unique().tolist()) <= {0.0, 1.0}
+    assert torch.equal(b, data.binarized_test_set(0)) and not torch.equal(b, data.binarized_test_set(1))
+    assert abs(b.mean().item() - x.mean().item()) < 0.002  # on as often as the intensities say

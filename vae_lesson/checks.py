@@ -88,7 +88,9 @@ def check_kl_diag(kl_fn: Callable[[Tensor, Tensor], Tensor]) -> None:
     mu, logvar = torch.randn(2, 6, 4, generator=g, dtype=F64)
     answer, error = _call(kl_fn, mu.clone(), logvar.clone())
     if error:
-        return report(False, error + " Hint: 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum(-1).")
+        return report(False, error + " Hint: use the closed form of KL(N(mu, sigma^2) || N(0, 1)) derived in "
+                                     "notebook 01, section 7, written with logvar, summed over the latent "
+                                     "dimensions.")
     ref = kl_diag_normal_std_normal(mu, logvar)
     per_dim = 0.5 * (mu**2 + logvar.exp() - 1 - logvar)
     d = mu.shape[-1]
@@ -123,7 +125,9 @@ def check_elbo_mc(elbo_mc_fn: Callable[[LinearGaussianModel, Tensor, Multivariat
     z = q_mean + 0.3**0.5 * torch.randn(50, 3, 2, generator=g, dtype=F64)
     answer, error = _call(elbo_mc_fn, model, x, q, z)
     if error:
-        return report(False, error + " Hint: (model.log_joint(x, z) - q.log_prob(z)).mean(0).")
+        return report(False, error + " Hint: the ELBO is the average over samples z ~ q of log p(x, z) - log q(z); "
+                                     "the model and q each have a method for their log-density (notebook 01, "
+                                     "section 2).")
     joint, log_q = model.log_joint(x, z), q.log_prob(z)
     single = joint - log_q
     ref = single.mean(0)
@@ -163,14 +167,14 @@ def check_zero_gap_q(model: LinearGaussianModel, x: Tensor, q_mean: object, q_co
         return report(True, f"q is the exact posterior p(z|x), so the gap log p(x) - ELBO = KL is zero (here {gap:.1e}).")
     if torch.allclose(q_mean, torch.zeros_like(q_mean)) and torch.allclose(q_cov, torch.eye(d, dtype=F64)):
         return report(False, "that q is the prior p(z) = N(0, I); the gap closes at the posterior p(z|x), "
-                             "which has seen x. Hint: model.posterior(x).")
+                             "which has seen x. Hint: the model can give you its exact posterior (notebook 01, section 3).")
     if mean_ok:
         return report(False, "the mean is right but the covariance is not: the posterior covariance is "
                              "(I + WᵀW / σ²)⁻¹, narrower than the prior's.")
     if cov_ok:
         return report(False, "the covariance is right but the mean is not: the posterior mean is Σ Wᵀ (x - b) / σ².")
     return report(False, "neither the mean nor the covariance is the posterior's; the gap is the KL to p(z|x), "
-                         "so q must equal p(z|x). Hint: model.posterior(x).")
+                         "so q must equal p(z|x). Hint: the model can give you its exact posterior (notebook 01, section 3).")
 
 
 GAP_SIGN_FEEDBACK = {
@@ -197,7 +201,8 @@ def check_reparam_sample(sample_fn: Callable[[Tensor, Tensor, Tensor], Tensor]) 
     eps = torch.randn(5, 3, generator=g, dtype=F64)
     answer, error = _call(sample_fn, mu, logvar, eps)
     if error:
-        return report(False, error + " Hint: mu + torch.exp(0.5 * logvar) * eps.")
+        return report(False, error + " Hint: turn the standard normal noise eps into a sample of N(mu, sigma^2), "
+                                     "with sigma computed from logvar (notebook 02, section 3).")
     with torch.no_grad():
         std = (0.5 * logvar).exp()
         ref = mu + std * eps
@@ -237,7 +242,9 @@ def check_score_grad_mu(score_fn: Callable[[Callable, Tensor, Tensor, Tensor], T
     f = lambda x: torch.cos(2 * x) + x  # noqa: E731
     answer, error = _call(score_fn, f, mu, sigma, eps)
     if error:
-        return report(False, error + " Hint: x = mu + sigma * eps; return f(x) * (x - mu) / sigma**2.")
+        return report(False, error + " Hint: the score-function estimate is f(x) times the derivative of log N(x; "
+                                     "mu, sigma^2) with respect to mu, at samples x drawn with eps (notebook 02, "
+                                     "section 2).")
     x = mu + sigma * eps
     ref = f(x) * (x - mu) / sigma**2
     mistakes = [
@@ -265,7 +272,8 @@ def check_optimal_baseline(baseline_fn: Callable[[Tensor, Tensor], Tensor]) -> N
     values, score = (1.5 + eps) ** 2 + 3.0, eps
     answer, error = _call(baseline_fn, values.clone(), score.clone())
     if error:
-        return report(False, error + " Hint: (values * score**2).mean() / (score**2).mean().")
+        return report(False, error + " Hint: the variance-minimising constant baseline is a ratio of two averages "
+                                     "over the samples; its derivation is in notebook 02, sections 2 and 4.")
     ref = (values * score**2).mean() / (score**2).mean()
     mistakes = [
         (values.mean(), "that is the mean of f: a good, common baseline, but not the variance-minimising one; "
@@ -298,8 +306,8 @@ def check_negative_elbo_loss(loss_fn: Callable[[Tensor, Tensor, Tensor, Tensor],
     mu, logvar = torch.randn(2, n, d, generator=g, dtype=F64)
     answer, error = _call(loss_fn, logits.clone(), x.clone(), mu.clone(), logvar.clone())
     if error:
-        return report(False, error + " Hint: F.binary_cross_entropy_with_logits(logits, x, reduction='none').sum(-1) "
-                                     "gives the reconstruction loss per image.")
+        return report(False, error + " Hint: the loss per image is the binary cross-entropy summed over pixels plus the "
+                                     "closed-form KL summed over latent dimensions (notebook 03, section 2).")
     bce = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
     rec, kl = bce.sum(-1), kl_diag_normal_std_normal(mu, logvar)
     ref = (rec + kl).mean()
@@ -332,7 +340,8 @@ def check_iwae_from_log_weights(bound_fn: Callable[[Tensor], Tensor]) -> None:
     log_w = -150 + 40 * torch.randn(k, n, generator=g, dtype=F64) - 700 * (torch.arange(n, dtype=F64) == 0)
     answer, error = _call(bound_fn, log_w.clone())
     if error:
-        return report(False, error + " Hint: torch.logsumexp(log_w, dim=0) - math.log(k).")
+        return report(False, error + " Hint: L_k is the log of the average weight; compute it from the log-weights "
+                                     "without exponentiating them directly (notebook 03, section 5).")
     ref = torch.logsumexp(log_w, 0) - math.log(k)
     mistakes = [
         (log_w.mean(0), "that is the average of the log-weights, the ELBO estimate L_1; L_k averages the weights "
@@ -375,8 +384,8 @@ def check_auroc(auroc_fn: Callable[[Tensor, Tensor], float]) -> None:
     scores_out = torch.randint(2, 9, (20,), generator=g).to(F64)
     answer, error = _call(auroc_fn, scores_in.clone(), scores_out.clone())
     if error:
-        return report(False, error + " Hint: compare every out-score with every in-score, e.g. "
-                                     "(scores_out[:, None] > scores_in[None, :]).double().mean().")
+        return report(False, error + " Hint: the AUROC is the fraction of (anomaly, normal) pairs in which the anomaly "
+                                     "scores higher, ties counting one half (notebook 05, section 3).")
     greater = (scores_out[:, None] > scores_in[None, :]).double()
     equal = (scores_out[:, None] == scores_in[None, :]).double()
     ref = (greater + 0.5 * equal).mean()

@@ -194,6 +194,17 @@ def binarize(x: Tensor, generator: torch.Generator | None = None) -> Tensor:
     return (uniform_uint16(tuple(x.shape), generator) < thresholds).to(x.dtype)
 
 
+def binarized_test_set(seed: int = 0) -> Tensor:
+    """MNIST's whole test set as (10,000, 784) binary images, binarized once with a fixed seed.
+
+    A model trained on binarized MNIST is evaluated on binary images (its Bernoulli likelihood is not one on grey
+    levels); one fixed draw makes every evaluation use the same images. The course's convention is seed 0, the
+    draw that ``fit`` also uses for its test history. Used by ``pretrained`` and notebooks 03-05.
+    """
+    x_test, _ = load_mnist("test")
+    return binarize(x_test.reshape(len(x_test), -1), torch.Generator().manual_seed(seed))
+
+
 def batches(
     x: Tensor | Sequence[Tensor],
     batch_size: int,
