@@ -6,7 +6,6 @@ Taught in ``notebooks/01_elbo.ipynb`` (Gibbs' inequality, the VAE's KL term); th
 
 from __future__ import annotations
 
-import math
 
 import torch
 from torch import Tensor
@@ -61,9 +60,3 @@ def kl_mvn(mean_q: Tensor, cov_q: Tensor, mean_p: Tensor, cov_p: Tensor) -> Tens
     maha = torch.linalg.solve_triangular(chol_p.expand(*full, d, d), diff.expand(*full, d, 1), upper=False)
     maha = maha.pow(2).sum((-2, -1))
     return 0.5 * (trace + maha - d + log_det_from_cholesky(chol_p) - log_det_from_cholesky(chol_q))
-
-
-def mvn_log_density_from_noise(eps: Tensor, chol: Tensor) -> Tensor:
-    """log N(z; m, L L^T) for z = m + L eps, from the standard-normal noise eps (..., d) -> (...)."""
-    d = eps.shape[-1]
-    return -0.5 * (d * math.log(2 * math.pi) + eps.pow(2).sum(-1)) - 0.5 * log_det_from_cholesky(chol)

@@ -12,9 +12,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from vae_lesson.divergences import kl_diag_normal_std_normal
+from vae_lesson.gaussians import diagonal_gaussian_log_density, gaussian_log_density
 from vae_lesson.models import VAE, flatten_images
-
-LOG_2PI = math.log(2 * math.pi)
 
 
 def bernoulli_log_likelihood(logits: Tensor, x: Tensor) -> Tensor:
@@ -31,11 +30,9 @@ def elbo_terms(model: VAE, x: Tensor, num_samples: int = 1, generator: torch.Gen
     if not isinstance(num_samples, int) or num_samples < 1:
         raise ValueError(f"num_samples must be a positive integer, got {num_samples!r}.")
     x = flatten_images(x)
-    mu, logvar = model.encode(x)
-    eps = torch.randn((num_samples, *mu.shape), generator=generator, dtype=mu.dtype)
-    z = mu + (0.5 * logvar).exp() * eps
-    reconstruction = bernoulli_log_likelihood(model.decode(z), x).mean(0)
-    return reconstruction, kl_diag_normal_std_normal(mu, logvar)
+    out = model(x, num_samples=num_samples, generator=generator)
+    reconstruction = bernoulli_log_likelihood(out.logits, x).mean(0)
+    return reconstruction, kl_diag_normal_std_normal(out.mu, out.logvar)
 
 
 def elbo(model: VAE, x: Tensor, num_samples: int = 1, generator: torch.Generator | None = None) -> Tensor:
@@ -57,12 +54,10 @@ def log_importance_weights(
     """
     x = flatten_images(x)
     with torch.no_grad():
-        mu, logvar = model.encode(x)
-        eps = torch.randn((num_samples, *mu.shape), generator=generator, dtype=mu.dtype)
-        z = mu + (0.5 * logvar).exp() * eps
-        log_prior = -0.5 * (z.pow(2) + LOG_2PI).sum(-1)
-        log_q = -0.5 * (eps.pow(2) + LOG_2PI + logvar).sum(-1)
-        return bernoulli_log_likelihood(model.decode(z), x) + log_prior - log_q
+        out = model(x, num_samples=num_samples, generator=generator)
+        log_prior = gaussian_log_density(out.z)
+        log_q = diagonal_gaussian_log_density(out.z, out.mu, out.logvar)
+        return bernoulli_log_likelihood(out.logits, x) + log_prior - log_q
 
 
 def iwae_bound(

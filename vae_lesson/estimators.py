@@ -17,6 +17,7 @@ from torch import Tensor
 from vae_lesson.data import batches, binarize
 from vae_lesson.divergences import kl_diag_normal_std_normal
 from vae_lesson.elbo import bernoulli_log_likelihood
+from vae_lesson.gaussians import diagonal_gaussian_log_density
 from vae_lesson.models import VAE, flatten_images
 
 Baseline = float | str | None
@@ -184,16 +185,15 @@ def surrogate_elbo(model: VAE, x: Tensor, estimator: str, generator: torch.Gener
     if estimator not in ESTIMATORS:
         raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}.")
     x = flatten_images(x)
+    if estimator == "reparam":  # the VAE's own forward pass: z = mu + sigma * eps, gradients flow through z
+        out = model(x, generator=generator)
+        elbo_values = bernoulli_log_likelihood(out.logits, x) - kl_diag_normal_std_normal(out.mu, out.logvar)
+        return elbo_values.mean(), elbo_values.detach()
     mu, logvar = model.encode(x)
-    std = (0.5 * logvar).exp()
-    eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype)
     kl = kl_diag_normal_std_normal(mu, logvar)
-    if estimator == "reparam":
-        reconstruction = bernoulli_log_likelihood(model.decode(mu + std * eps), x)
-        return (reconstruction - kl).mean(), (reconstruction - kl).detach()
-    z = (mu + std * eps).detach()  # a plain sample: no gradient path to the encoder
+    z = model.reparameterize(mu, logvar, generator=generator).detach()  # a plain sample: no gradient path to the encoder
     reconstruction = bernoulli_log_likelihood(model.decode(z), x)  # still trains the decoder
-    log_q = torch.distributions.Normal(mu, std).log_prob(z).sum(-1)
+    log_q = diagonal_gaussian_log_density(z, mu, logvar)  # its gradient in mu and logvar is the score
     baseline = 0.0
     if estimator == "score+baseline":
         with torch.no_grad():

@@ -13,7 +13,8 @@ import math
 import torch
 from torch import Tensor
 
-from vae_lesson.divergences import cholesky, kl_mvn, log_det_from_cholesky, mvn_log_density_from_noise
+from vae_lesson.divergences import cholesky, kl_mvn, log_det_from_cholesky
+from vae_lesson.gaussians import gaussian_log_density
 
 
 class LinearGaussianModel:
@@ -62,7 +63,7 @@ class LinearGaussianModel:
         x = self._check_x(x)
         chol = torch.linalg.cholesky(self.marginal_cov)
         white = torch.linalg.solve_triangular(chol, (x - self.b).T, upper=False)  # (D, N)
-        return -0.5 * (self.data_dim * math.log(2 * math.pi) + log_det_from_cholesky(chol) + white.pow(2).sum(0))
+        return gaussian_log_density(white.T, 0.5 * log_det_from_cholesky(chol))
 
     def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """The exact posterior p(z | x) = N(mean, cov): mean (N, d) and cov (d, d), shared by all x.
@@ -79,12 +80,11 @@ class LinearGaussianModel:
     def log_likelihood(self, x: Tensor, z: Tensor) -> Tensor:
         """log p(x | z) for x (N, D) and z (..., N, d) -> (..., N)."""
         residual = x - z @ self.W.T - self.b
-        var = self.noise_std**2
-        return -0.5 * (self.data_dim * torch.log(2 * math.pi * var) + residual.pow(2).sum(-1) / var)
+        return gaussian_log_density(residual / self.noise_std, self.data_dim * self.noise_std.log())
 
     def log_prior(self, z: Tensor) -> Tensor:
         """log p(z) = log N(z; 0, I) for z (..., d) -> (...)."""
-        return -0.5 * (self.latent_dim * math.log(2 * math.pi) + z.pow(2).sum(-1))
+        return gaussian_log_density(z)
 
     def log_joint(self, x: Tensor, z: Tensor) -> Tensor:
         """log p(x, z) = log p(x | z) + log p(z) for x (N, D) and z (..., N, d) -> (..., N)."""
@@ -137,7 +137,7 @@ class LinearGaussianModel:
         chol = cholesky(q_cov, "q_cov")
         eps = torch.randn(num_samples, len(x), self.latent_dim, generator=generator, dtype=self.W.dtype)
         z = q_mean + torch.einsum("...ij,...j->...i", chol, eps)
-        return self.log_joint(x, z) - mvn_log_density_from_noise(eps, chol)
+        return self.log_joint(x, z) - gaussian_log_density(eps, 0.5 * log_det_from_cholesky(chol))
 
     def elbo_mc(
         self, x: Tensor, q_mean: Tensor, q_cov: Tensor, num_samples: int, generator: torch.Generator | None = None

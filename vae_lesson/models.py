@@ -11,12 +11,20 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
+from vae_lesson.gaussians import reparameterize
+
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 IMAGE_PIXELS = 28 * 28
+#: The course's model (notebook 03, the pretrained models, the benchmark): two hidden layers of 256 ReLU units.
+COURSE_HIDDEN: tuple[int, ...] = (256, 256)
+COURSE_ACTIVATION = "relu"
 
 
 class VAEOutput(NamedTuple):
-    """What one forward pass gives training: decoder logits (N, 784), q's mu and logvar (N, d), the sample z (N, d)."""
+    """What one forward pass gives: q's mu and logvar (N, d), the reparameterized samples z and their decoder logits.
+
+    With ``num_samples=None`` z is (N, d) and logits (N, 784); with ``num_samples=k``, (k, N, d) and (k, N, 784).
+    """
 
     logits: Tensor
     mu: Tensor
@@ -49,12 +57,18 @@ class VAE(nn.Module):
     """A VAE for 28x28 binary images: q(z|x) = N(mu(x), diag exp(logvar(x))), p(z) = N(0, I), p(x|z) Bernoulli.
 
     ``latent_dim`` is d; ``hidden`` the hidden-layer widths of the encoder (the decoder mirrors them);
-    ``activation`` is ``"tanh"`` or ``"relu"``. ``encode(x) -> (mu, logvar)``, ``decode(z) -> logits`` (N, 784),
-    ``forward(x) -> VAEOutput`` with a reparameterized sample z = mu + sigma * eps.
+    ``activation`` is ``"tanh"`` or ``"relu"``; the defaults are the course's model (784-256-256-d, ReLU).
+    ``encode(x) -> (mu, logvar)``, ``decode(z) -> logits`` (N, 784), ``forward(x) -> VAEOutput`` with reparameterized
+    samples z = mu + sigma * eps: the one forward pass that training (:func:`vae_lesson.elbo.elbo_terms`) uses.
     Taught in ``notebooks/03_train_vae.ipynb``.
     """
 
-    def __init__(self, latent_dim: int, hidden: Sequence[int] = (200, 200), activation: str = "tanh") -> None:
+    #: The one reparameterized sampler (:func:`vae_lesson.gaussians.reparameterize`), here for discoverability.
+    reparameterize = staticmethod(reparameterize)
+
+    def __init__(
+        self, latent_dim: int, hidden: Sequence[int] = COURSE_HIDDEN, activation: str = COURSE_ACTIVATION
+    ) -> None:
         super().__init__()
         if not isinstance(latent_dim, int) or latent_dim < 1:
             raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}.")
@@ -80,13 +94,10 @@ class VAE(nn.Module):
             raise ValueError(f"z must have {self.latent_dim} latent dimensions in its last axis, got {tuple(z.shape)}.")
         return self.decoder(z)
 
-    @staticmethod
-    def reparameterize(mu: Tensor, logvar: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        """z = mu + sigma * eps with eps ~ N(0, I): a sample of q through which gradients flow (notebook 02)."""
-        eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=mu.device)
-        return mu + (0.5 * logvar).exp() * eps
-
-    def forward(self, x: Tensor, generator: torch.Generator | None = None) -> VAEOutput:
+    def forward(
+        self, x: Tensor, *, num_samples: int | None = None, generator: torch.Generator | None = None
+    ) -> VAEOutput:
+        """Encode x, draw ``num_samples`` reparameterized codes z from q(z|x) (one if None), decode them."""
         mu, logvar = self.encode(x)
-        z = self.reparameterize(mu, logvar, generator)
+        z = self.reparameterize(mu, logvar, num_samples, generator)
         return VAEOutput(self.decode(z), mu, logvar, z)
