@@ -99,7 +99,7 @@ def test_fashion_mnist_facts_from_its_readme():
 def test_fashion_mnist_errors(tmp_path):
     with pytest.raises(ValueError, match="unknown split 'train'.*'test'"):
         load_fashion_mnist("train")
-    with pytest.raises(DataFileError, match="missing"):
+    with pytest.raises(FileNotFoundError, match="missing"):
         load_fashion_mnist(path=tmp_path / "nothing.npz")
     bad = tmp_path / "fashion.npz"
     bad.write_bytes(b"0" * 4_425_408)
@@ -126,3 +126,26 @@ def test_complexity_orders_blank_digit_noise():
     assert c[2] >= 784 * torch.log(torch.tensor(2.0)).item()
     scores = anomaly.complexity_corrected_score(torch.tensor([-20.0, -90.0, -500.0]), torch.cat([blank, digit, noise]))
     torch.testing.assert_close(scores, torch.tensor([20.0, 90.0, 500.0], dtype=torch.float64) - c)
+
+
+def test_log_likelihoods_are_the_bounds_image_by_image_whatever_the_chunking():
+    from vae_lesson.elbo import elbo, iwae_bound
+    from vae_lesson.models import VAE
+
+    torch.manual_seed(0)
+    model = VAE(latent_dim=3, hidden=(20,))
+    x = (torch.rand(7, 784, generator=torch.Generator().manual_seed(1)) < 0.3).float()
+    for bound, reference in (("iwae", iwae_bound), ("elbo", elbo)):
+        chunked = anomaly.log_likelihoods(model, x, 5, torch.Generator().manual_seed(2), batch_size=3, bound=bound)
+        whole = reference(model, x, 5, torch.Generator().manual_seed(2))
+        # same images, same k; chunks draw their own samples, so equal only in distribution: compare the first chunk
+        torch.testing.assert_close(chunked[:3], reference(model, x[:3], 5, torch.Generator().manual_seed(2)))
+        assert chunked.shape == whole.shape == (7,)
+        assert (chunked < 0).all()
+
+
+def test_log_likelihoods_refuse_grey_images():
+    from vae_lesson.models import VAE
+
+    with pytest.raises(ValueError, match="binary images"):
+        anomaly.log_likelihoods(VAE(latent_dim=2, hidden=(8,)), torch.full((2, 784), 0.5), 3)

@@ -48,3 +48,34 @@ def test_sneaky_corruption_checker(verdict, model):
     for fn, expected in cases:
         passed, out = verdict(checks.check_sneaky_corruption, fn, model)
         assert not passed and expected in out, out
+
+
+class BrokenVAE(torch.nn.Module):
+    def forward(self, *args, **kwargs):
+        raise RuntimeError("the model is broken")
+
+
+def raises_not_implemented(x, g):
+    raise NotImplementedError
+
+
+@pytest.mark.parametrize(
+    "fn, bad_model, expected",
+    [
+        (lambda x, g: torch.zeros_like(x), BrokenVAE(), "the model raised RuntimeError: the model is broken"),
+        (lambda x, g: torch.zeros_like(x), None, "the model raised"),
+        (lambda x, g: 1 / 0, None, "your code raised ZeroDivisionError"),
+        (raises_not_implemented, None, "not solved yet"),
+    ],
+)
+def test_sneaky_corruption_checker_reports_what_raises(verdict, fn, bad_model, expected):
+    passed, out = verdict(checks.check_sneaky_corruption, fn, bad_model)
+    assert not passed and expected in out, out
+
+
+def test_auroc_checker_hints_never_give_the_code(verdict):
+    for fn in [lambda si, so: (so[:, None] > si[None, :]).double().mean(),
+               lambda si, so: (so[:, None] >= si[None, :]).double().mean(),
+               lambda si, so: pairwise(si, so) * len(si) * len(so)]:
+        _, out = verdict(checks.check_auroc, fn)
+        assert "0.5 *" not in out and "==" not in out and "len(" not in out and "[:, None]" not in out, out

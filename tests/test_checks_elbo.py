@@ -15,24 +15,24 @@ def not_implemented(*args):
     raise NotImplementedError
 
 
-@pytest.mark.parametrize(
-    "fn, expected",
-    [
-        (lambda mu, lv: 0.5 * (mu**2 + lv.exp() - 1 - lv), "one KL per latent dimension"),
-        (lambda mu, lv: correct_kl(mu, lv).sum(), "summed over the batch"),
-        (lambda mu, lv: correct_kl(mu, lv).mean(), "averaged over the batch"),
-        (lambda mu, lv: (0.5 * (mu**2 + lv.exp() - 1 - lv)).mean(-1), "averaged over the latent dimensions"),
-        (lambda mu, lv: -correct_kl(mu, lv), "sign is flipped"),
-        (lambda mu, lv: (mu**2 + lv.exp() - 1 - lv).sum(-1), "twice too large"),
-        (lambda mu, lv: 0.25 * (mu**2 + lv.exp() - 1 - lv).sum(-1), "half the right value"),
-        (lambda mu, lv: 0.5 * (mu**2 + lv.exp() - lv).sum(-1), "left out the -1"),
-        (lambda mu, lv: 0.5 * (mu**2 + (0.5 * lv).exp() - 1 - 0.5 * lv).sum(-1), "used σ where"),
-        (lambda mu, lv: (mu**2).sum(-1), "wrong values"),
-        (lambda mu, lv: mu.numpy(), "must return a torch tensor"),
-        (lambda mu, lv: mu @ lv, "raised RuntimeError"),
-        (not_implemented, "not solved yet"),
-    ],
-)
+KL_MISTAKES = [
+    (lambda mu, lv: 0.5 * (mu**2 + lv.exp() - 1 - lv), "one KL per latent dimension"),
+    (lambda mu, lv: correct_kl(mu, lv).sum(), "summed over the batch"),
+    (lambda mu, lv: correct_kl(mu, lv).mean(), "averaged over the batch"),
+    (lambda mu, lv: (0.5 * (mu**2 + lv.exp() - 1 - lv)).mean(-1), "averaged over the latent dimensions"),
+    (lambda mu, lv: -correct_kl(mu, lv), "sign is flipped"),
+    (lambda mu, lv: (mu**2 + lv.exp() - 1 - lv).sum(-1), "twice too large"),
+    (lambda mu, lv: 0.25 * (mu**2 + lv.exp() - 1 - lv).sum(-1), "half the right value"),
+    (lambda mu, lv: 0.5 * (mu**2 + lv.exp() - lv).sum(-1), "left out the -1"),
+    (lambda mu, lv: 0.5 * (mu**2 + (0.5 * lv).exp() - 1 - 0.5 * lv).sum(-1), "used σ where"),
+    (lambda mu, lv: (mu**2).sum(-1), "wrong values"),
+    (lambda mu, lv: mu.numpy(), "must return a torch tensor"),
+    (lambda mu, lv: mu @ lv, "raised RuntimeError"),
+    (not_implemented, "not solved yet"),
+]
+
+
+@pytest.mark.parametrize("fn, expected", KL_MISTAKES)
 def test_kl_checker_names_each_mistake(verdict, fn, expected):
     passed, out = verdict(checks.check_kl_diag, fn)
     assert not passed and expected in out
@@ -105,3 +105,25 @@ def test_zero_gap_checker(verdict, model_and_x):
 def test_gap_sign_checker(verdict, answer, ok, expected):
     passed, out = verdict(checks.check_gap_sign, answer)
     assert passed is ok and expected in out
+
+
+class BrokenModel:
+    def posterior(self, x):
+        raise ValueError("x must have shape (N, 3)")
+
+
+def test_zero_gap_checker_reports_a_model_that_raises(verdict, model_and_x):
+    model, x = model_and_x
+    mean, cov = model.posterior(x)
+    for bad_model, expected in [(BrokenModel(), "the model raised ValueError: x must have shape (N, 3)"),
+                                (None, "the model raised AttributeError")]:
+        passed, out = verdict(checks.check_zero_gap_q, bad_model, x, mean, cov)
+        assert not passed and expected in out, out
+    passed, out = verdict(checks.check_zero_gap_q, model, x[:, :2], mean, cov)  # data of the wrong size
+    assert not passed and "the model raised" in out, out
+
+
+def test_kl_checker_hints_never_give_the_code(verdict):
+    for fn, _ in KL_MISTAKES:
+        _, out = verdict(checks.check_kl_diag, fn)
+        assert "0.5 * (mu" not in out and "logvar.exp()" not in out and "torch." not in out, out

@@ -87,3 +87,23 @@ def test_baseline_checker_names_each_mistake(verdict, fn, expected):
 def test_baseline_checker_accepts_the_optimum(verdict):
     assert verdict(checks.check_optimal_baseline, lambda f, s: (f * s**2).mean() / (s**2).mean())[0]
     assert verdict(checks.check_optimal_baseline, lambda f, s: (f * s**2).sum() / (s**2).sum())[0]
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [lambda mu, lv, eps: mu + lv.exp() * eps, lambda mu, lv, eps: mu + lv * eps,
+     lambda mu, lv, eps: mu + 0.5 * lv * eps, not_implemented],
+)
+def test_reparam_checker_hints_never_give_the_code(verdict, fn):
+    passed, out = verdict(checks.check_reparam_sample, fn)
+    assert not passed and "exp(0.5" not in out and "exp(logvar / 2)" not in out and "torch." not in out, out
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [lambda f, mu, s, eps: score(f, mu, s, eps) * s, lambda f, mu, s, eps: score(f, mu, s, eps) * s**2,
+     lambda f, mu, s, eps: -score(f, mu, s, eps)],
+)
+def test_score_checker_hints_point_to_the_derivation(verdict, fn):
+    passed, out = verdict(checks.check_score_grad_mu, fn)
+    assert not passed and "(x - mu) / sigma²" not in out and "section 2" in out, out

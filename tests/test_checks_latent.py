@@ -101,3 +101,39 @@ def test_direction_checker(verdict, setting):
     for answer, expected in mistakes:
         passed, out = verdict(checks.check_class_direction, answer, model)
         assert not passed and expected in out, (expected, out)
+
+
+class BrokenEncoder(torch.nn.Module):
+    def encode(self, x):
+        raise RuntimeError("the encoder is broken\non two lines")
+
+
+class WrongSizeEncoder(torch.nn.Module):
+    def encode(self, x):
+        return x[:1, :4], x[:1, :4]  # one code per batch instead of one per image
+
+
+@pytest.mark.parametrize(
+    "bad_model, expected",
+    [(BrokenEncoder(), "the model raised RuntimeError: the encoder is broken on two lines"),
+     (WrongSizeEncoder(), "the model raised IndexError"),
+     (None, "the model raised AttributeError")],
+)
+def test_direction_checker_reports_a_model_that_raises(verdict, setting, bad_model, expected):
+    model, mu, y, x = setting
+    right = mu[y == 7].mean(0) - mu[y == 1].mean(0)
+    passed, out = verdict(checks.check_class_direction, right, bad_model)
+    assert not passed and expected in out, out
+
+
+def test_direction_checker_unsolved_does_not_run_the_model(verdict):
+    passed, out = verdict(checks.check_class_direction, ..., BrokenEncoder())
+    assert not passed and "not solved yet" in out
+
+
+def test_direction_checker_hints_never_give_the_code(verdict, setting):
+    model, mu, y, x = setting
+    right = mu[y == 7].mean(0) - mu[y == 1].mean(0)
+    for answer in [-right, mu[y == 7].sum(0) - mu[y == 1].sum(0), mu[y == 7].mean(0), right + 0.5]:
+        _, out = verdict(checks.check_class_direction, answer, model)
+        assert "y_test ==" not in out and "[y ==" not in out and "mu_32d" not in out, out

@@ -66,3 +66,13 @@ def test_iwae_checker_accepts_logsumexp(verdict):
 @pytest.mark.parametrize("answer, ok", [("lower", True), ("Lower ", True), ("higher", False), ("same", False), ("?", False)])
 def test_beta_checker(verdict, answer, ok):
     assert verdict(checks.check_beta_prediction, answer)[0] is ok
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [lambda lw: torch.log(torch.exp(lw).mean(0)), lambda lw: lw.mean(0), lambda lw: lw.max(0).values],
+)
+def test_iwae_checker_hints_never_give_the_code(verdict, fn):
+    passed, out = verdict(checks.check_iwae_from_log_weights, fn)
+    assert not passed and "section 5" in out, out
+    assert "torch.logsumexp" not in out and "minus log k" not in out, out

@@ -47,7 +47,7 @@ def test_unknown_split_names_the_valid_ones():
 
 
 def test_missing_file_says_how_to_repair(tmp_path):
-    with pytest.raises(DataFileError, match=r"missing.*git checkout"):
+    with pytest.raises(FileNotFoundError, match=r"missing.*git checkout"):
         load_mnist("test", path=tmp_path / "mnist.npz")
 
 

@@ -6,7 +6,8 @@ import math
 import pytest
 import torch
 
-from vae_lesson.latent import dimensions_by_kl, interpolate, lerp, slerp, typical_prior_norm
+from vae_lesson.latent import decode_images, dimensions_by_kl, interpolate, lerp, slerp, typical_prior_norm
+from vae_lesson.models import VAE
 
 
 def test_slerp_of_orthogonal_unit_vectors_is_a_rotation():
@@ -130,6 +131,16 @@ def test_dimensions_by_kl_orders_by_the_closed_form_kl():
     mu = torch.tensor([[0.0, 2.0, 0.5], [0.0, -2.0, -0.5]])
     logvar = torch.zeros(2, 3)
     assert dimensions_by_kl(mu, logvar).tolist() == [1, 2, 0]
+
+
+def test_decode_images_gives_the_decoders_bernoulli_probabilities_as_a_tensor():
+    torch.manual_seed(0)
+    model = VAE(3, hidden=(16,), activation="relu")
+    z = torch.randn(5, 3, generator=torch.Generator().manual_seed(1))
+    images = decode_images(model, z)
+    assert isinstance(images, torch.Tensor) and images.shape == (5, 28, 28) and not images.requires_grad
+    reference = torch.distributions.Bernoulli(logits=model.decode(z)).probs.detach().reshape(5, 28, 28)
+    assert torch.allclose(images, reference, rtol=1e-6, atol=1e-7)
 
 
 def test_typical_prior_norm_matches_samples():

@@ -44,3 +44,19 @@ def test_an_nll_check_from_an_older_course_version_says_how_to_update_it():
     old = {"num_images": 1000, "k": 1000, "binarization_seed": 0, "sample_seed": 1}  # recorded on a prefix
     with pytest.raises(ValueError, match="--remeasure"):
         pretrained.measure_nll(pretrained.load("mnist-2d"), old)
+
+
+def test_each_load_returns_an_independent_history_and_metadata():
+    _, history, metadata = pretrained.load_with_info("mnist-2d")
+    epochs = len(history)
+    history.epoch.append(999)  # what fit(..., history=history) does when training goes on
+    metadata["test_nll"]["nll"] = -1.0
+    _, again, metadata_again = pretrained.load_with_info("mnist-2d")
+    assert len(again) == epochs
+    assert metadata_again["test_nll"]["nll"] > 0
+
+
+def test_a_missing_model_file_says_how_to_restore_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(pretrained, "WEIGHTS_DIR", tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"missing.*git checkout.*--rebuild mnist-2d"):
+        pretrained.load("mnist-2d")

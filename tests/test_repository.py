@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from vae_lesson.classroom import course_notebooks
+
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = course_notebooks(ROOT / "notebooks")  # test_classroom checks that COURSE lists every notebook
 
 
 def pins(path: Path) -> dict[str, str]:

@@ -98,9 +98,9 @@ def test_learning_rate_schedules_reach_their_ends():
 
 def test_fit_follows_the_schedule_epoch_by_epoch(subset, monkeypatch):
     seen = []
-    real_check = train._check_finite
-    monkeypatch.setattr(train, "_check_finite", lambda loss, epoch, step, lr: (seen.append((epoch, lr)),
-                                                                              real_check(loss, epoch, step, lr)))
+    real_check = train.check_not_diverged
+    monkeypatch.setattr(train, "check_not_diverged", lambda loss, where, lr: (seen.append((where, lr)),
+                                                                             real_check(loss, where, lr)))
     fit(small_model(), subset[:100], 3, batch_size=100, lr=1e-2, lr_final=1e-4, progress=False)
     assert [lr for _, lr in seen] == pytest.approx([1e-2, 1e-3, 1e-4])
     seen.clear()
@@ -108,9 +108,32 @@ def test_fit_follows_the_schedule_epoch_by_epoch(subset, monkeypatch):
     assert [lr for _, lr in seen] == pytest.approx([1e-2, (1e-2 + 1e-4) / 2, 1e-4])
 
 
+def test_fit_defaults_are_notebook_03s_recipe(subset, monkeypatch):
+    """lr 2e-3 decaying geometrically to 5e-4, KL warm-up over 3 epochs (at most half of a short run)."""
+    seen = []
+    real_terms = train._loss_terms
+    real_check = train.check_not_diverged
+    monkeypatch.setattr(train, "_loss_terms", lambda m, xb, beta, g: (seen.append(("beta", beta)),
+                                                                      real_terms(m, xb, beta, g))[1])
+    monkeypatch.setattr(train, "check_not_diverged", lambda loss, where, lr: (seen.append(("lr", lr)),
+                                                                             real_check(loss, where, lr)))
+    fit(small_model(), subset[:128], 8, progress=False)  # one minibatch of 128 per epoch
+    betas = [v for k, v in seen if k == "beta"]
+    lrs = [v for k, v in seen if k == "lr"]
+    assert betas == pytest.approx([1 / 3, 2 / 3, 1, 1, 1, 1, 1, 1])
+    assert lrs[0] == pytest.approx(2e-3) and lrs[-1] == pytest.approx(5e-4)
+    assert lrs[4] == pytest.approx(2e-3 * (5e-4 / 2e-3) ** (4 / 7))  # geometric
+    seen.clear()
+    fit(small_model(), subset[:128], 2, progress=False)
+    assert [v for k, v in seen if k == "beta"] == [1.0, 1.0]  # a 2-epoch run warms up over 2 // 2 = 1 epoch
+
+
 def test_fit_rejects_bad_arguments(subset):
     with pytest.raises(ValueError, match="epochs"):
         fit(small_model(), subset, 0, progress=False)
+    for bad in (0, -5, 2.5):
+        with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+            fit(small_model(), subset, 1, batch_size=bad, progress=False)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         fit(small_model(), subset * 255, 1, progress=False)
     with pytest.raises(ValueError, match=r"\(N, 28, 28\) or \(N, 784\)"):
@@ -165,7 +188,7 @@ def test_interrupted_save_keeps_the_old_file(tmp_path, monkeypatch):
 
 
 def test_bad_checkpoints_raise_clear_errors(tmp_path):
-    with pytest.raises(CheckpointError, match="No checkpoint"):
+    with pytest.raises(FileNotFoundError, match="checkpoint .* is missing"):
         load_checkpoint(tmp_path / "missing.pt")
     good = save_checkpoint(tmp_path / "good.pt", VAE(2, hidden=(8,)))
     truncated = tmp_path / "truncated.pt"

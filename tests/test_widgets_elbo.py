@@ -43,6 +43,24 @@ def test_kl_vanishes_at_the_posterior(explorer):
     assert explorer.values()["KL"] == pytest.approx(0.0, abs=1e-9)
 
 
+def test_set_q_redraws_once(explorer):
+    redraws = []
+    draw = explorer.update  # the slider observers call explorer.update, so this wrapper sees every redraw
+
+    def counted() -> None:
+        redraws.append(1)
+        draw()
+
+    explorer.update = counted
+    explorer.set_q(explorer.mean.value + 0.5, explorer.log_std.value - 0.5)  # both sliders move
+    assert len(redraws) == 1
+    values = explorer.values()
+    assert f"ELBO = {values['ELBO']:.4f}" in explorer.readout.value  # the one redraw shows the final q
+    assert [bar.get_height() for bar in explorer.bars] == pytest.approx(list(values.values()))
+    explorer.log_std.value = explorer.log_std.value + 0.25  # a slider moved by hand still redraws, once
+    assert len(redraws) == 2
+
+
 def test_out_of_range_values_and_wrong_models_are_refused(explorer):
     with pytest.raises(ValueError, match="outside the slider's range"):
         explorer.set_q(0.0, 5.0)

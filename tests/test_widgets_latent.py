@@ -10,7 +10,8 @@ import torch
 
 from vae_lesson.data import load_mnist
 from vae_lesson.models import VAE
-from vae_lesson.widgets import DigitEncoder, Interpolator, LatentExplorer, digit_pixels, png_bytes
+from vae_lesson.plots import digit_pixels, png_bytes
+from vae_lesson.widgets import DigitEncoder, Interpolator, LatentExplorer
 
 
 def decoded(model, z):
@@ -59,7 +60,9 @@ def test_explorer_shows_the_decoding_of_the_sliders_z(model_2d, data):
     for values in [(0.0, 0.0), (1.25, -2.0), (-3.0, 3.0)]:
         explorer.sliders[0].value, explorer.sliders[1].value = values
         assert torch.equal(explorer.z, torch.tensor(values))
-        assert np.array_equal(explorer.current_image(), decoded(model_2d, values).numpy())
+        shown = explorer.current_images()
+        assert list(shown) == ["decoded"] and shown["decoded"].dtype == np.float32
+        assert np.array_equal(shown["decoded"], decoded(model_2d, values).numpy())
     before = explorer.scatter_image.value
     explorer.sliders[0].value = 0.5
     assert explorer.scatter_image.value != before  # the marker moved
@@ -74,7 +77,7 @@ def test_explorer_for_a_larger_latent_holds_the_other_dimensions_at_the_referenc
     expected = reference.clone()
     expected[explorer.dims] = torch.tensor([0.7, -0.4])
     assert torch.allclose(explorer.z, expected)
-    assert np.array_equal(explorer.current_image(), decoded(model_5d, explorer.z).numpy())
+    assert np.array_equal(explorer.current_images()["decoded"], decoded(model_5d, explorer.z).numpy())
 
 
 @pytest.mark.parametrize(
@@ -92,12 +95,12 @@ def test_explorer_for_a_larger_latent_holds_the_other_dimensions_at_the_referenc
 )
 def test_explorer_explains_bad_input_and_keeps_working(model_2d, data, box, text, expected):
     explorer = LatentExplorer(model_2d, *data)
-    image = explorer.current_image()
+    image = explorer.current_images()["decoded"]
     getattr(explorer, box).value = text  # as if typed: the observer runs, nothing raises
     assert expected in explorer.message and explorer.messages.html.value.count("⚠") == 1
-    assert np.array_equal(explorer.current_image(), image)
+    assert np.array_equal(explorer.current_images()["decoded"], image)
     explorer.z_box.value = "1, 1"  # still responsive
-    assert np.array_equal(explorer.current_image(), decoded(model_2d, (1.0, 1.0)).numpy())
+    assert np.array_equal(explorer.current_images()["decoded"], decoded(model_2d, (1.0, 1.0)).numpy())
 
 
 def test_explorer_rejects_wrong_arguments(model_2d, data):
@@ -117,15 +120,18 @@ def test_interpolator_ends_at_the_decodings_of_the_posterior_means(model_5d, dat
         mu = model_5d.encode(x[:2].reshape(2, 784))[0]
     for mode in ["linear", "spherical"]:
         interpolator.mode.value = mode
-        strip = interpolator.current_images()
-        assert strip.shape == (5, 28, 28)
+        strip = interpolator.current_images()["strip"]
+        assert strip.shape == (5, 28, 28) and strip.dtype == np.float32
         for t, end in [(0.0, 0), (1.0, 1)]:
             interpolator.t.value = t
-            assert np.allclose(interpolator.current_image(), decoded(model_5d, mu[end]).numpy(), atol=1e-6)
+            shown = interpolator.current_images()
+            assert np.allclose(shown["decoded"], decoded(model_5d, mu[end]).numpy(), atol=1e-6)
+            assert np.array_equal(shown["strip"], strip)  # moving t redraws the image at t, not the strip
             assert np.allclose(strip[-end], decoded(model_5d, mu[end]).numpy(), atol=1e-6)
     interpolator.mode.value = "linear"
     interpolator.t.value = 0.25
-    assert np.array_equal(interpolator.current_image(), decoded(model_5d, 0.75 * mu[0] + 0.25 * mu[1]).numpy())
+    expected = decoded(model_5d, 0.75 * mu[0] + 0.25 * mu[1]).numpy()
+    assert np.array_equal(interpolator.current_images()["decoded"], expected)
 
 
 def test_interpolator_inputs(model_5d, data):
@@ -150,6 +156,8 @@ def test_digit_encoder_shows_the_image_its_reconstruction_and_posterior_samples(
     assert np.array_equal(shown["input"], x[5].numpy())
     assert np.allclose(shown["reconstruction"], decoded(model_2d, mu).numpy(), atol=1e-6)
     assert torch.allclose(encoder.posterior[1], (0.5 * logvar[0]).exp())
+    assert sorted(shown) == ["input", "reconstruction", "samples"]
+    assert all(image.dtype == np.float32 for image in shown.values())
     assert shown["samples"].shape == (0, 28, 28)
     encoder.draw_samples()
     samples = encoder.current_images()["samples"]
@@ -172,3 +180,20 @@ def test_digit_encoder_random_digit_and_bad_input(model_2d, data):
     no_fives.digit.value = 5
     no_fives.random_button.click()
     assert "no test image labelled 5" in no_fives.message
+
+
+def test_digit_encoder_samples_come_from_its_generator(model_2d, data):
+    x, y = data
+    encoder = DigitEncoder(model_2d, x, y, index=5, num_samples=4, generator=torch.Generator().manual_seed(11))
+    encoder.draw_samples()
+    with torch.no_grad():
+        mu, logvar = model_2d.encode(x[5].reshape(1, 784))
+    eps = torch.randn(4, 2, generator=torch.Generator().manual_seed(11))  # z = mu + sigma * eps, eps ~ N(0, I)
+    assert np.allclose(encoder.sample_codes, (mu + (0.5 * logvar).exp() * eps).numpy(), atol=1e-6)
+    # without a generator the widget is reproducible: it makes its own, seeded with 0
+    default = DigitEncoder(model_2d, x, y)
+    seeded = DigitEncoder(model_2d, x, y, generator=torch.Generator().manual_seed(0))
+    for encoder in (default, seeded):
+        encoder.select_random(3)
+        encoder.draw_samples()
+    assert default.index == seeded.index and np.array_equal(default.sample_codes, seeded.sample_codes)

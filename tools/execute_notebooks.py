@@ -15,6 +15,9 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from vae_lesson.classroom import course_notebooks
+from vae_lesson.files import atomic_writer
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -38,14 +41,13 @@ def execute(path: Path) -> float:
     start = time.perf_counter()
     client.execute()
     elapsed = time.perf_counter() - start
-    tmp = path.with_suffix(".ipynb.tmp")
-    nbformat.write(nb, tmp)
-    tmp.replace(path)  # atomic: a failed run never leaves half a notebook behind
+    with atomic_writer(path, "w") as handle:  # a failed run never leaves half a notebook behind
+        nbformat.write(nb, handle)
     return elapsed
 
 
 def main(argv: list[str]) -> None:
-    paths = [Path(p) for p in argv] or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    paths = [Path(p) for p in argv] or course_notebooks(ROOT / "notebooks")
     for path in paths:
         print(f"{path.name}: {execute(path.resolve()):.1f} s", flush=True)
 

@@ -16,6 +16,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from vae_lesson.classroom import course_notebooks
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -42,7 +44,7 @@ def section_times(path: Path) -> list[tuple[str, float]]:
 
 
 def main(paths: list[str]) -> None:
-    targets = [Path(p).resolve() for p in paths] or sorted((ROOT / "notebooks").glob("*.ipynb"))
+    targets = [Path(p).resolve() for p in paths] or course_notebooks(ROOT / "notebooks")
     for path in targets:
         sections = section_times(path)
         print(f"\n{path.name}: {sum(s for _, s in sections):.0f} s")

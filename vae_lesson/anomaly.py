@@ -1,7 +1,8 @@
 """Anomaly detection with a density model: corruptions that make out-of-distribution images, ROC curves and
 AUROC, and scoring a data set by its estimated log-likelihood.
 
-Convention throughout: a **higher score means more anomalous** (for example score = -log p(x)).
+Convention throughout: a **score** is an anomaly score, and a **higher score means more anomalous** (every function
+named ``*score*`` returns one). :func:`log_likelihoods` returns log p(x), not a score: its anomaly score is its negative.
 Taught in ``notebooks/05_density_and_anomalies.ipynb``.
 """
 
@@ -134,13 +135,14 @@ def score_margin(scores_in: Tensor, scores_out: Tensor) -> float:
 
 # --- scoring a data set -------------------------------------------------------------------------------------------
 
-def log_likelihood_scores(
+def log_likelihoods(
     model: VAE, x: Tensor, num_samples: int = 100, generator: torch.Generator | None = None,
     batch_size: int = 500, bound: str = "iwae",
 ) -> Tensor:
-    """Estimated log p(x) per binary image of x, (N,) nats, computed in chunks of ``batch_size`` images:
-    ``bound="iwae"`` uses L_k with k = ``num_samples``; ``bound="elbo"`` a ``num_samples``-sample ELBO.
-    The anomaly score is its negative."""
+    """Estimated log p(x) per binary image of x (N, 784) or (N, 28, 28), (N,) nats, computed in chunks of
+    ``batch_size`` images: ``bound="iwae"`` uses L_k with k = ``num_samples``; ``bound="elbo"`` a
+    ``num_samples``-sample ELBO. Grey images are refused (binarize them first). Higher = more typical: the anomaly
+    score is its negative, -log p(x). Taught in ``notebooks/05_density_and_anomalies.ipynb``."""
     if bound not in ("iwae", "elbo"):
         raise ValueError(f"bound must be 'iwae' or 'elbo', got {bound!r}.")
     x = flatten_images(x)

@@ -8,11 +8,11 @@ Taught in ``notebooks/03_train_vae.ipynb``.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 
+from vae_lesson.files import atomic_writer, require_file
 from vae_lesson.models import VAE
 from vae_lesson.train import History
 
@@ -21,7 +21,8 @@ VERSION = 1
 
 
 class CheckpointError(RuntimeError):
-    """A checkpoint file is missing, corrupt, or not a vae-lesson checkpoint; the message says what to do."""
+    """A checkpoint file is corrupt or not a vae-lesson checkpoint; the message says what to do.
+    (A missing file raises :class:`FileNotFoundError`, as every loader of the course does.)"""
 
 
 def _plain(value: object, where: str = "metadata") -> object:
@@ -46,7 +47,6 @@ def save_checkpoint(
     """Save ``model`` (weights and constructor arguments), its training ``history`` and ``metadata`` (plain
     numbers, strings, lists and dicts) to ``path``, atomically. Returns the path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": FORMAT,
         "version": VERSION,
@@ -55,28 +55,18 @@ def save_checkpoint(
         "history": history.to_dict() if history is not None else None,
         "metadata": _plain(dict(metadata or {})),
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates the file private; a saved model is an ordinary file
-        os.replace(tmp, path)  # atomic on POSIX and Windows: readers see the old file or the new one
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_writer(path) as handle:  # an interrupted save never destroys the previous model
+        torch.save(payload, handle)
     return path
 
 
 def load_checkpoint(path: str | os.PathLike) -> tuple[VAE, History | None, dict]:
     """Load a checkpoint written by :func:`save_checkpoint`: returns (model in eval mode, history or None, metadata).
 
-    Raises :class:`CheckpointError` for a missing, truncated, corrupt or foreign file.
+    Raises :class:`FileNotFoundError` for a missing file, :class:`CheckpointError` for a truncated, corrupt or
+    foreign one.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"No checkpoint at {path}. Check the path, or train and save a model first.")
+    path = require_file(path, "checkpoint", "Check the path, or train and save a model first.")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # the unpickler raises many types on garbage (UnpicklingError, EOFError, IndexError, ...)

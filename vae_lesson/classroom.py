@@ -16,10 +16,11 @@ import copy
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 
 import nbformat
+
+from vae_lesson.files import atomic_writer, require_file
 
 SOLUTION_TAG = "solution"
 EXERCISE_TAG = "exercise"  # what a solution cell is tagged in a student copy
@@ -43,6 +44,13 @@ COURSE: list[tuple[str, str]] = [
 def default_notebooks_dir() -> Path:
     """The repository's ``notebooks/`` folder, next to the package in a clone."""
     return Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def course_notebooks(notebooks_dir: str | os.PathLike | None = None) -> list[Path]:
+    """The paths of the course's notebooks, in order (from :data:`COURSE`, the one list of them), in
+    ``notebooks_dir`` (default: the repository's ``notebooks/``). Used by the tools and the tests."""
+    folder = Path(notebooks_dir) if notebooks_dir is not None else default_notebooks_dir()
+    return [folder / name for name, _ in COURSE]
 
 
 # --- student copies ---------------------------------------------------------------------------------------------
@@ -104,16 +112,8 @@ def paste_solutions(student: nbformat.NotebookNode, teacher: nbformat.NotebookNo
 
 def write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
     """Write a notebook atomically (temporary file, then rename), so a failure never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            nbformat.write(nb, handle)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_writer(path, "w") as handle:
+        nbformat.write(nb, handle)
 
 
 def write_student_copies(out_dir: Path, notebooks_dir: Path | None = None) -> list[Path]:
@@ -127,9 +127,7 @@ def write_student_copies(out_dir: Path, notebooks_dir: Path | None = None) -> li
         raise ValueError(f"{out_dir} is the course's own notebooks folder: choose another folder for the copies.")
     written = []
     for name, _ in COURSE:
-        source = notebooks_dir / name
-        if not source.is_file():
-            raise FileNotFoundError(f"{source} is missing: pass the folder that holds the course's notebooks.")
+        source = require_file(notebooks_dir / name, "notebook", "Pass the folder that holds the course's notebooks.")
         target = out_dir / name
         write_notebook(student_copy(nbformat.read(source, as_version=4)), target)
         written.append(target)

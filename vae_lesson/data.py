@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from vae_lesson.files import require_file
+
 DATASETS_DIR = Path(__file__).resolve().parent / "datasets"
 
 SPLITS = ("train", "test")
@@ -30,7 +32,8 @@ REPAIR_HINT = (
 
 
 class DataFileError(RuntimeError):
-    """An embedded data file is missing, truncated or corrupt; the message says how to repair it."""
+    """An embedded data file is truncated or corrupt; the message says how to repair it.
+    (A missing file raises :class:`FileNotFoundError`, as every loader of the course does.)"""
 
 
 @dataclass(frozen=True)
@@ -67,10 +70,10 @@ def _check_split(split: str, valid: Sequence[str]) -> None:
 
 
 def _verify(path: Path, expected: EmbeddedFile) -> None:
-    """Raise :class:`DataFileError` unless ``path`` has the expected size and sha256."""
+    """Raise :class:`FileNotFoundError` if ``path`` is missing, :class:`DataFileError` unless it has the expected
+    size and sha256."""
     hint = REPAIR_HINT.format(name=expected.name)
-    if not path.is_file():
-        raise DataFileError(f"The data file {path} is missing. {hint}")
+    require_file(path, "data file", hint)
     size = path.stat().st_size
     if size != expected.size:
         raise DataFileError(
@@ -117,7 +120,8 @@ def load_mnist(split: str = "train", path: str | os.PathLike | None = None) -> t
     ``path`` overrides the embedded file (for a copy elsewhere).
     The file's size and sha256 are checked and the decoded arrays cached per process;
     each call returns fresh tensors, so changing them in place is safe.
-    Raises ``ValueError`` for an unknown split and :class:`DataFileError` for a missing or corrupt file.
+    Raises ``ValueError`` for an unknown split, :class:`FileNotFoundError` for a missing file and
+    :class:`DataFileError` for a corrupt one.
     Taught in ``notebooks/00_start_here.ipynb``.
     """
     _check_split(split, SPLITS)
@@ -194,6 +198,26 @@ def binarize(x: Tensor, generator: torch.Generator | None = None) -> Tensor:
     return (uniform_uint16(tuple(x.shape), generator) < thresholds).to(x.dtype)
 
 
+def binarize_once(x: Tensor, seed: int = 0) -> Tensor:
+    """One fixed binarization of the grey images ``x`` (N, ...): the same draw for the same seed, flattened to
+    (N, pixels). For evaluation sets, which must stay the same from one evaluation to the next (training draws
+    afresh every epoch instead). Taught in ``notebooks/03_train_vae.ipynb``.
+    """
+    return binarize(x.reshape(len(x), -1), torch.Generator().manual_seed(seed))
+
+
+def require_binary(x: Tensor, who: str) -> Tensor:
+    """``x`` itself if every value is 0 or 1; otherwise a ValueError saying that ``who`` (a function's name) needs
+    binary images. A Bernoulli likelihood of grey levels is not a likelihood, so evaluating one would give numbers
+    that look plausible and mean nothing."""
+    if x.numel() and not bool(((x == 0) | (x == 1)).all()):
+        raise ValueError(
+            f"{who} expects binary images (every pixel 0 or 1), got grey levels; binarize them first, e.g. "
+            "data.binarize_once(x) for an evaluation set (data.binarized_test_set() for MNIST's test set)."
+        )
+    return x
+
+
 def binarized_test_set(seed: int = 0) -> Tensor:
     """MNIST's whole test set as (10,000, 784) binary images, binarized once with a fixed seed.
 
@@ -202,7 +226,7 @@ def binarized_test_set(seed: int = 0) -> Tensor:
     draw that ``fit`` also uses for its test history. Used by ``pretrained`` and notebooks 03-05.
     """
     x_test, _ = load_mnist("test")
-    return binarize(x_test.reshape(len(x_test), -1), torch.Generator().manual_seed(seed))
+    return binarize_once(x_test, seed)
 
 
 def batches(

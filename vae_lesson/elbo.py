@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from vae_lesson.data import require_binary
 from vae_lesson.divergences import kl_diag_normal_std_normal
 from vae_lesson.gaussians import diagonal_gaussian_log_density, gaussian_log_density
 from vae_lesson.models import VAE, flatten_images
@@ -36,12 +37,12 @@ def elbo_terms(model: VAE, x: Tensor, num_samples: int = 1, generator: torch.Gen
 
 
 def elbo(model: VAE, x: Tensor, num_samples: int = 1, generator: torch.Generator | None = None) -> Tensor:
-    """Per-example ELBO in nats, shape (N,), for binary images x (N, 784) or (N, 28, 28).
+    """Per-example ELBO in nats, shape (N,), for binary images x (N, 784) or (N, 28, 28); grey ones are refused.
 
     ELBO = E_q[log p(x|z)] - KL(q(z|x) || p(z)): the expectation by ``num_samples`` reparameterized samples,
     the KL in closed form. Its negative, averaged over a batch, is the VAE's training loss.
     """
-    reconstruction, kl = elbo_terms(model, x, num_samples, generator)
+    reconstruction, kl = elbo_terms(model, require_binary(flatten_images(x), "elbo"), num_samples, generator)
     return reconstruction - kl
 
 
@@ -63,7 +64,8 @@ def log_importance_weights(
 def iwae_bound(
     model: VAE, x: Tensor, num_samples: int, generator: torch.Generator | None = None, chunk_size: int = 2**15
 ) -> Tensor:
-    """The importance-weighted bound L_k (Burda, Grosse & Salakhutdinov 2016) per example, in nats, shape (N,).
+    """The importance-weighted bound L_k (Burda, Grosse & Salakhutdinov 2016) per example, in nats, shape (N,),
+    of binary images x (N, 784) or (N, 28, 28); grey ones are refused.
 
     L_k = log (1/k) sum_i p(x, z_i) / q(z_i | x) with z_1..z_k ~ q(z|x); L_1 is the ELBO in expectation,
     L_k never decreases in k on average and tends to log p(x). Computed with logsumexp, without gradients,
@@ -72,7 +74,7 @@ def iwae_bound(
     """
     if not isinstance(num_samples, int) or num_samples < 1:
         raise ValueError(f"num_samples must be a positive integer, got {num_samples!r}.")
-    x = flatten_images(x)
+    x = require_binary(flatten_images(x), "iwae_bound")
     images_per_chunk = max(1, chunk_size // num_samples)
     samples_per_chunk = max(1, min(num_samples, chunk_size))
     out = []

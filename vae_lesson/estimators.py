@@ -19,6 +19,7 @@ from vae_lesson.divergences import kl_diag_normal_std_normal
 from vae_lesson.elbo import bernoulli_log_likelihood
 from vae_lesson.gaussians import diagonal_gaussian_log_density
 from vae_lesson.models import VAE, flatten_images
+from vae_lesson.train import check_not_diverged
 
 Baseline = float | str | None
 
@@ -235,11 +236,7 @@ def train_with_estimator(
             (-surrogate).backward()
             optimizer.step()
             history.append(elbo_values.mean().item())
-            if not math.isfinite(history[-1]):
-                raise FloatingPointError(
-                    f"the ELBO became {history[-1]} at step {len(history)} with the {estimator!r} estimator; "
-                    "try a smaller learning rate (lr)."
-                )
+            check_not_diverged(history[-1], f"at step {len(history)} with the {estimator!r} estimator", lr)
             if len(history) == steps:
                 break
     return history

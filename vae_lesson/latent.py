@@ -17,10 +17,11 @@ from vae_lesson.models import VAE
 INTERPOLATION_MODES = ("linear", "spherical")
 
 
-def decode_images(model: VAE, z: Tensor) -> np.ndarray:
-    """sigmoid(decode(z)): the pixel probabilities of p(x|z) as a float32 array (N, 28, 28), without gradients."""
+def decode_images(model: VAE, z: Tensor) -> Tensor:
+    """sigmoid(decode(z)): the pixel probabilities of p(x|z) for codes z (N, d), a tensor (N, 28, 28) without
+    gradients (computed under ``torch.no_grad``: decoding to look at images, not to train)."""
     with torch.no_grad():
-        return torch.sigmoid(model.decode(z)).reshape(-1, 28, 28).numpy()
+        return torch.sigmoid(model.decode(z)).reshape(-1, 28, 28)
 
 
 def lerp(z_a: Tensor, z_b: Tensor, t: float | Tensor) -> Tensor:

@@ -1,12 +1,18 @@
-"""Plot helpers shared by the notebooks. Each takes ``ax=None``/``fig=None`` and returns what it drew on;
-none saves files or changes global style.
+"""Drawing shared by the notebooks and their widgets. The plot helpers take ``ax=None``/``fig=None`` and return
+what they drew on; nothing here saves files or changes global style.
 
-``show_digits`` is taught in ``notebooks/00_start_here.ipynb``.
+``show_digits`` is taught in ``notebooks/00_start_here.ipynb``. The PNG renderers (``figure_png``, ``png_bytes``,
+``digit_pixels``) feed the widgets of ``vae_lesson.widgets``: ``figure_png`` the ELBO explorer of
+``notebooks/01_elbo.ipynb``, ``png_bytes`` and ``digit_pixels`` the latent-space widgets of
+``notebooks/04_latent_explorer.ipynb``, which draw a digit straight from its pixels so that a slider responds at once.
 """
 
 from __future__ import annotations
 
+import io
 import math
+import struct
+import zlib
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -55,3 +61,49 @@ def show_digits(
     if title:
         fig.suptitle(title)
     return fig
+
+
+def figure_png(fig: Figure, dpi: int = 80) -> bytes:
+    """Render a matplotlib figure to PNG bytes (for an ``ipywidgets.Image``), without pyplot.
+
+    Used by the ELBO explorer of ``notebooks/01_elbo.ipynb``.
+    """
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def _png_chunk(tag: bytes, data: bytes) -> bytes:
+    """One PNG chunk: length, tag, data, and the CRC-32 of tag and data (PNG specification, section 5.3)."""
+    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    """Encode uint8 pixels, grey (H, W) or RGB (H, W, 3), as PNG bytes, without matplotlib (fast: zlib level 1).
+
+    Used by the latent-space widgets of ``notebooks/04_latent_explorer.ipynb``.
+    """
+    if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] != 3):
+        raise ValueError(f"png_bytes expects uint8 pixels (H, W) or (H, W, 3), got {pixels.dtype} {pixels.shape}.")
+    height, width = pixels.shape[:2]
+    rows = np.concatenate([np.zeros((height, 1), np.uint8), pixels.reshape(height, -1)], axis=1)  # filter 0
+    header = struct.pack(">IIBBBBB", width, height, 8, 0 if pixels.ndim == 2 else 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 1))
+            + _png_chunk(b"IEND", b""))
+
+
+def digit_pixels(probabilities: np.ndarray | torch.Tensor, scale: int = 6, gap: int = 2) -> np.ndarray:
+    """Pixel probabilities (28, 28), or a row of them (N, 28, 28), as dark ink on white uint8 pixels.
+
+    The course's ``gray_r`` convention (0 is white paper, 1 black ink), enlarged ``scale`` times without smoothing,
+    images side by side with ``gap`` white columns between them: shape (28 scale, N (28 scale + gap) - gap).
+    Used by the latent-space widgets of ``notebooks/04_latent_explorer.ipynb``, with ``png_bytes``.
+    """
+    images = np.asarray(probabilities, dtype=np.float32).reshape(-1, 28, 28)
+    ink = np.rint(255.0 * (1.0 - np.clip(images, 0.0, 1.0))).astype(np.uint8)
+    big = ink.repeat(scale, axis=1).repeat(scale, axis=2)
+    if len(big) == 1:
+        return big[0]
+    spacer = np.full((28 * scale, gap), 255, np.uint8)
+    parts = [part for image in big for part in (image, spacer)][:-1]
+    return np.concatenate(parts, axis=1)

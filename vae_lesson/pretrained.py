@@ -9,6 +9,7 @@ and the test NLL it reached, which the tests check. Trained in ``notebooks/03_tr
 from __future__ import annotations
 
 import argparse
+import copy
 import functools
 import sys
 import time
@@ -18,22 +19,26 @@ import torch
 
 from vae_lesson.checkpoints import load_checkpoint, save_checkpoint
 from vae_lesson.data import binarized_test_set, load_mnist, test_subset
-from vae_lesson.evaluation import active_units, nll_estimate
-from vae_lesson.models import VAE
-from vae_lesson.train import History, evaluate, fit
+from vae_lesson.evaluation import active_units, evaluate, nll_estimate
+from vae_lesson.files import require_file
+from vae_lesson.models import COURSE_ACTIVATION, COURSE_HIDDEN, VAE
+from vae_lesson.train import History, fit
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
-#: How each shipped model is trained: model arguments, fit arguments and the seed.
+#: How each shipped model is trained: model arguments, fit arguments and the seed. Both are the course's model;
+#: every fit argument is spelled out (none left to fit's defaults), so that a rebuild repeats what was shipped.
 RECIPES: dict[str, dict] = {
     "mnist-2d": {
-        "model": {"latent_dim": 2, "hidden": [256, 256], "activation": "relu"},
-        "fit": {"epochs": 40, "batch_size": 128, "lr": 2e-3, "lr_final": 5e-4},
+        "model": {"latent_dim": 2, "hidden": list(COURSE_HIDDEN), "activation": COURSE_ACTIVATION},
+        "fit": {"epochs": 40, "batch_size": 128, "lr": 2e-3, "lr_final": 5e-4, "lr_schedule": "geometric",
+                "kl_warmup_epochs": 0},
         "seed": 0,
     },
     "mnist-32d": {
-        "model": {"latent_dim": 32, "hidden": [256, 256], "activation": "relu"},
-        "fit": {"epochs": 80, "batch_size": 128, "lr": 2e-3, "lr_final": 3e-4},
+        "model": {"latent_dim": 32, "hidden": list(COURSE_HIDDEN), "activation": COURSE_ACTIVATION},
+        "fit": {"epochs": 80, "batch_size": 128, "lr": 2e-3, "lr_final": 3e-4, "lr_schedule": "geometric",
+                "kl_warmup_epochs": 0},
         "seed": 0,
     },
 }
@@ -56,18 +61,18 @@ def _load_cached(name: str, mtime_ns: int) -> tuple[VAE, History | None, dict]:
 
 
 def load_with_info(name: str) -> tuple[VAE, History | None, dict]:
-    """(model, training history, metadata) of a shipped model; the model is a fresh copy, in eval mode."""
-    path = path_of(name)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"The pretrained model file {path} is missing. Restore it from the repository "
-            f"(`git checkout -- vae_lesson/weights/{name}.pt`) or rebuild it with "
-            f"`python -m vae_lesson.pretrained --rebuild {name}`."
-        )
+    """(model, training history, metadata) of a shipped model, each a fresh copy (changing one never changes the
+    next load's); the model is in eval mode. A missing file raises :class:`FileNotFoundError` saying how to restore it.
+    """
+    path = require_file(
+        path_of(name), "pretrained model file",
+        f"Restore it from the repository (`git checkout -- vae_lesson/weights/{name}.pt`) or rebuild it with "
+        f"`python -m vae_lesson.pretrained --rebuild {name}`.",
+    )
     model, history, metadata = _load_cached(name, path.stat().st_mtime_ns)
     fresh = VAE(**model.config)
     fresh.load_state_dict(model.state_dict())
-    return fresh.eval(), history, dict(metadata)
+    return fresh.eval(), copy.deepcopy(history), copy.deepcopy(metadata)
 
 
 def load(name: str) -> VAE:

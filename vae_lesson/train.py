@@ -13,13 +13,34 @@ from dataclasses import asdict, dataclass, field, fields
 import torch
 from torch import Tensor
 
-from vae_lesson.data import batches, binarize
+from vae_lesson.data import batches, binarize, binarize_once
 from vae_lesson.elbo import elbo_terms
+from vae_lesson.evaluation import evaluate
 from vae_lesson.models import VAE, flatten_images
+
+#: Notebook 03's recipe, which :func:`fit`'s defaults follow: minibatches of 128, Adam's learning rate decaying
+#: geometrically from 2e-3 to 5e-4, the KL's weight warmed up over the first 3 epochs (at most half of a short run).
+COURSE_RECIPE: dict = {"batch_size": 128, "lr": 2e-3, "lr_final": 5e-4, "lr_schedule": "geometric",
+                       "kl_warmup_epochs": 3}
 
 
 class TrainingDivergedError(FloatingPointError):
-    """The loss became NaN or infinite; the message says what to try."""
+    """The loss became NaN or infinite; the message says what to try. The one error of a diverged run, raised by
+    :func:`fit` and by ``estimators.train_with_estimator``."""
+
+
+def check_not_diverged(value: Tensor | float, where: str, lr: float) -> None:
+    """Raise :class:`TrainingDivergedError` if a training run's ``value`` (a loss or an ELBO) is NaN or infinite.
+
+    ``where`` says when it happened (e.g. "at epoch 3, step 10"); ``lr`` is the learning rate in use, for the advice.
+    """
+    value = float(value.detach()) if isinstance(value, Tensor) else float(value)
+    if not math.isfinite(value):
+        raise TrainingDivergedError(
+            f"The loss became {value} {where}: training diverged. "
+            f"Try a smaller learning rate (lr={lr:g} -> lr={lr / 3:.2g}), and check that the data are in [0, 1]. "
+            "The model's weights are no longer usable; create a new model before training again."
+        )
 
 
 @dataclass
@@ -56,23 +77,6 @@ def _loss_terms(model: VAE, xb: Tensor, beta: float, generator: torch.Generator 
     return loss, reconstruction.mean().detach(), kl.mean().detach()
 
 
-def evaluate(model: VAE, x: Tensor, batch_size: int = 1000, generator: torch.Generator | None = None) -> dict[str, float]:
-    """Mean single-sample ELBO, reconstruction and KL per image (nats) of binary images x, without gradients."""
-    x = flatten_images(x)
-    totals = {"elbo": 0.0, "reconstruction": 0.0, "kl": 0.0}
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        for xb in batches(x, batch_size, shuffle=False):
-            reconstruction, kl = elbo_terms(model, xb, 1, generator)
-            totals["reconstruction"] += reconstruction.sum().item()
-            totals["kl"] += kl.sum().item()
-    model.train(was_training)
-    totals = {k: v / len(x) for k, v in totals.items()}
-    totals["elbo"] = totals["reconstruction"] - totals["kl"]
-    return totals
-
-
 LR_SCHEDULES = ("geometric", "cosine")
 
 
@@ -92,32 +96,27 @@ def _check_schedule(schedule: str) -> None:
         raise ValueError(f"lr_schedule must be one of {', '.join(map(repr, LR_SCHEDULES))}, got {schedule!r}.")
 
 
-def _check_finite(loss: Tensor, epoch: int, step: int, lr: float) -> None:
-    if not torch.isfinite(loss):
-        raise TrainingDivergedError(
-            f"The loss became {loss.item()} at epoch {epoch}, step {step}: training diverged. "
-            f"Try a smaller learning rate (lr={lr:g} -> lr={lr / 3:.2g}), and check that the data are in [0, 1]. "
-            "The model's weights are no longer usable; create a new model before training again."
-        )
-
-
 def fit(
     model: VAE,
     train_x: Tensor,
     epochs: int,
-    batch_size: int = 128,
-    lr: float = 1e-3,
+    batch_size: int = COURSE_RECIPE["batch_size"],
+    lr: float = COURSE_RECIPE["lr"],
     test_x: Tensor | None = None,
     generator: torch.Generator | None = None,
     progress: bool = True,
     beta: float = 1.0,
-    lr_final: float | None = None,
+    lr_final: float | None = COURSE_RECIPE["lr_final"],
     history: History | None = None,
     time_budget: float | None = None,
-    kl_warmup_epochs: int = 0,
-    lr_schedule: str = "geometric",
+    kl_warmup_epochs: int | None = None,
+    lr_schedule: str = COURSE_RECIPE["lr_schedule"],
 ) -> History:
     """Train ``model`` by maximising the ELBO with Adam; return the per-epoch :class:`History`.
+
+    The defaults are notebook 03's recipe (:data:`COURSE_RECIPE`): ``fit(model, x_train, epochs=8)`` trains the
+    course's model as the notebook does; pass ``lr_final=None`` for a constant learning rate, ``kl_warmup_epochs=0``
+    for no warm-up.
 
     ``train_x``: grey-level images in [0, 1], (N, 28, 28) or (N, 784), binarized afresh every epoch
     (dynamic binarization); minibatches come from :func:`vae_lesson.data.batches`, not a per-item DataLoader.
@@ -131,7 +130,8 @@ def fit(
     over this call's first ``kl_warmup_epochs`` epochs: ``beta * e / kl_warmup_epochs`` in its epoch e, ``beta``
     from epoch ``kl_warmup_epochs`` on, so that the encoder learns to put information into z before the full KL pulls q(z|x) towards the
     prior; it reached a better likelihood in the same time in benchmarks/RESULTS.md. The history always records
-    the true ELBO (KL weight 1), whatever weight was trained with.
+    the true ELBO (KL weight 1), whatever weight was trained with. The default, None, is the recipe's 3 epochs, or
+    ``epochs // 2`` in a shorter run, so that at least half of any run trains the true objective.
     ``progress`` shows a tqdm progress bar (unless the environment sets TQDM_DISABLE); with ``progress=False``
     nothing is printed.
     Raises :class:`TrainingDivergedError` if the loss becomes NaN or infinite.
@@ -139,6 +139,10 @@ def fit(
     """
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}.")
+    if not isinstance(batch_size, int) or batch_size < 1:  # checked here: the step count below divides by it
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    if kl_warmup_epochs is None:
+        kl_warmup_epochs = min(COURSE_RECIPE["kl_warmup_epochs"], epochs // 2)
     if not lr > 0:
         raise ValueError(f"lr must be positive, got {lr!r}.")
     _check_schedule(lr_schedule)
@@ -149,7 +153,7 @@ def fit(
     train_x = flatten_images(train_x)
     if train_x.min() < 0 or train_x.max() > 1:
         raise ValueError("train_x must hold intensities in [0, 1]; divide uint8 pixels by 255 first.")
-    test_bin = None if test_x is None else binarize(flatten_images(test_x), torch.Generator().manual_seed(0))
+    test_bin = None if test_x is None else binarize_once(flatten_images(test_x), seed=0)
     history = history if history is not None else History()
     # fused: one kernel for all parameters instead of a Python loop over them (a large share of a small model's step)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
@@ -167,7 +171,7 @@ def fit(
         for step, grey in enumerate(batches(train_x, batch_size, generator=generator)):
             xb = binarize(grey, generator)  # a fresh draw every epoch, batch by batch (cache-friendly)
             loss, reconstruction, kl = _loss_terms(model, xb, kl_weight, generator)
-            _check_finite(loss, epoch, step, optimizer.param_groups[0]["lr"])
+            check_not_diverged(loss, f"at epoch {epoch}, step {step}", optimizer.param_groups[0]["lr"])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -1,20 +1,16 @@
-"""Interactive widgets of the course (ipywidgets 8). Each widget's logic lives in a class whose state
-can be read and driven from Python, so it is tested without a browser; ``.widget`` is what a notebook displays.
+"""The latent-space widgets of ``notebooks/04_latent_explorer.ipynb``: ``LatentExplorer`` (sliders for z, the
+decoded digit follows), ``DigitEncoder`` (a test digit, its reconstruction and samples of its posterior) and
+``Interpolator`` (a path between two digits' codes, straight or along a great circle).
 
-``ElboExplorer`` is taught in ``notebooks/01_elbo.ipynb``; ``LatentExplorer``, ``DigitEncoder`` and
-``Interpolator`` in ``notebooks/04_latent_explorer.ipynb``. The latent-space widgets never draw a new figure
-per update: digits are encoded to PNG directly from their pixels, and the latent scatter is rendered once,
-with its markers drawn on top by blitting, so that a slider responds at once.
+They never draw a new figure per update: digits are encoded to PNG directly from their pixels
+(``vae_lesson.plots.png_bytes``), and the latent scatter is rendered once, with its markers drawn on top by
+blitting, so that a slider responds at once. Each widget's ``current_images()`` returns what it displays as a
+dict of float32 arrays, keyed by name (each class's docstring lists its keys).
 """
 
 from __future__ import annotations
 
-import html
-import io
-import math
-import struct
-import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import ipywidgets as widgets
 import numpy as np
@@ -23,236 +19,20 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Ellipse
 
-from vae_lesson.data import load_mnist
 from vae_lesson.evaluation import posterior_means_and_logvars
+from vae_lesson.gaussians import reparameterize
 from vae_lesson.latent import INTERPOLATION_MODES, decode_images, dimensions_by_kl, interpolate, typical_prior_norm
-from vae_lesson.linear_gaussian import LinearGaussianModel
-from vae_lesson.models import VAE, flatten_images
-
-
-def figure_png(fig: Figure, dpi: int = 80) -> bytes:
-    """Render a matplotlib figure to PNG bytes (for an ``ipywidgets.Image``), without pyplot."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
-
-
-def _gaussian_pdf(z: torch.Tensor, mean: float, std: float) -> torch.Tensor:
-    return torch.exp(-0.5 * ((z - mean) / std) ** 2) / (std * math.sqrt(2 * math.pi))
-
-
-class ElboExplorer:
-    """Move a 1-D Gaussian q(z) = N(mean, exp(log_std)^2) and watch ELBO + KL(q || p(z|x)) stay equal to log p(x).
-
-    ``model`` is a :class:`LinearGaussianModel` with a 1-D latent, ``x`` one data point (D,) or (1, D).
-    Sliders ``.mean`` and ``.log_std`` set q; ``.values()`` returns the exact log p(x), ELBO and KL for it;
-    ``.widget`` displays the sliders, the densities of q and the posterior, and a bar chart of the three numbers.
-    Taught in ``notebooks/01_elbo.ipynb``.
-    """
-
-    LOG_STD_RANGE = (-3.0, 1.0)
-
-    def __init__(self, model: LinearGaussianModel, x: torch.Tensor, mean_halfwidth: float = 3.0) -> None:
-        if model.latent_dim != 1:
-            raise ValueError(f"ElboExplorer needs a model with a 1-D latent, got latent_dim = {model.latent_dim}.")
-        self.model = model
-        self.x = model._check_x(x.reshape(1, -1))
-        post_mean, post_cov = model.posterior(self.x)
-        self.post_mean, self.post_std = post_mean.item(), post_cov.sqrt().item()
-        self.log_px = model.log_marginal(self.x).item()
-
-        centre = round(self.post_mean, 1)
-        self.mean = widgets.FloatSlider(
-            value=round(centre - 1.5, 2), min=centre - mean_halfwidth, max=centre + mean_halfwidth, step=0.05,
-            description="q mean", continuous_update=True,
-        )
-        self.log_std = widgets.FloatSlider(
-            value=0.0, min=self.LOG_STD_RANGE[0], max=self.LOG_STD_RANGE[1], step=0.05,
-            description="q log-std", continuous_update=True,
-        )
-        self._build_figure()
-        self.image = widgets.Image(format="png")
-        self.readout = widgets.HTML()
-        self.widget = widgets.VBox([widgets.HBox([self.mean, self.log_std]), self.image, self.readout])
-        for slider in (self.mean, self.log_std):
-            slider.observe(self._on_change, names="value")
-        self.update()
-
-    def values(self) -> dict[str, float]:
-        """Exact log p(x), ELBO and KL(q || p(z|x)) in nats for the q the sliders set."""
-        q_mean = torch.tensor([[self.mean.value]], dtype=self.model.W.dtype)
-        q_cov = torch.tensor([[math.exp(2 * self.log_std.value)]], dtype=self.model.W.dtype)
-        elbo = self.model.elbo(self.x, q_mean, q_cov).item()
-        kl = self.model.kl_to_posterior(self.x, q_mean, q_cov).item()
-        return {"log p(x)": self.log_px, "ELBO": elbo, "KL": kl}
-
-    def set_q(self, mean: float, log_std: float) -> None:
-        """Drive the sliders from code; values outside the sliders' ranges are an error, not silently clipped."""
-        for slider, value, name in ((self.mean, mean, "mean"), (self.log_std, log_std, "log_std")):
-            if not slider.min <= value <= slider.max:
-                raise ValueError(f"{name} = {value} is outside the slider's range [{slider.min}, {slider.max}].")
-        with self.widget.hold_trait_notifications():
-            self.mean.value, self.log_std.value = mean, log_std
-        self.update()
-
-    def _build_figure(self) -> None:
-        self.fig = Figure(figsize=(9, 3.2))
-        FigureCanvasAgg(self.fig)
-        self.ax_density, self.ax_bars = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1]})
-        self.z = torch.linspace(self.mean.min - 1.5, self.mean.max + 1.5, 400)
-        post = _gaussian_pdf(self.z, self.post_mean, self.post_std)
-        self.ax_density.plot(self.z, post, color="black", label="posterior p(z|x)")
-        (self.q_line,) = self.ax_density.plot(self.z, post, color="tab:orange", label="q(z)")
-        self.ax_density.set_xlabel("latent z")
-        self.ax_density.set_ylabel("density")
-        self.ax_density.set_ylim(0, 1.3 * max(post.max().item(), _gaussian_pdf(torch.zeros(1), 0, 0.2).item()))
-        self.ax_density.legend(loc="upper right")
-        self.bars = self.ax_bars.bar(["log p(x)", "ELBO", "KL"], [0, 0, 0], color=["black", "tab:orange", "tab:red"])
-        # the KL drawn again on top of the ELBO bar: together they reach exactly log p(x)
-        (self.gap,) = self.ax_bars.bar(["ELBO"], [0], bottom=[0], color="none", edgecolor="tab:red", hatch="//",
-                                       label="gap = KL")
-        self.ax_bars.legend(loc="upper left", fontsize=8)
-        self.ax_bars.axhline(0, color="grey", lw=0.8)
-        self.ax_bars.set_ylabel("nats")
-        low = self.log_px - 10
-        self.ax_bars.set_ylim(min(low, -10) - 1, max(10, -low) + 1)
-        self.ax_bars.set_title("ELBO + KL = log p(x)")
-        self.fig.tight_layout()
-
-    def _on_change(self, _change: dict) -> None:
-        self.update()
-
-    def update(self) -> None:
-        """Redraw q's density, the bars and the readout for the current slider values."""
-        values = self.values()
-        self.q_line.set_ydata(_gaussian_pdf(self.z, self.mean.value, math.exp(self.log_std.value)))
-        for bar, value in zip(self.bars, values.values()):
-            bar.set_height(value)
-        self.gap.set_y(values["ELBO"])
-        self.gap.set_height(values["KL"])
-        self.image.value = figure_png(self.fig)
-        self.readout.value = (
-            f"log p(x) = {values['log p(x)']:.4f} &nbsp; ELBO = {values['ELBO']:.4f} &nbsp; "
-            f"KL = {values['KL']:.4f} &nbsp; ELBO + KL = {values['ELBO'] + values['KL']:.4f} nats"
-        )
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Latent-space widgets (notebook 04)
-# ---------------------------------------------------------------------------------------------------------------
-
-
-class WidgetInputError(ValueError):
-    """A value typed into a widget that cannot be used; its message is shown in the widget, not raised."""
-
-
-def png_bytes(pixels: np.ndarray) -> bytes:
-    """Encode uint8 pixels, grey (H, W) or RGB (H, W, 3), as PNG bytes, without matplotlib (fast: zlib level 1)."""
-    if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] != 3):
-        raise ValueError(f"png_bytes expects uint8 pixels (H, W) or (H, W, 3), got {pixels.dtype} {pixels.shape}.")
-    height, width = pixels.shape[:2]
-    rows = np.concatenate([np.zeros((height, 1), np.uint8), pixels.reshape(height, -1)], axis=1)  # filter 0
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0 if pixels.ndim == 2 else 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows.tobytes(), 1))
-            + chunk(b"IEND", b""))
-
-
-def digit_pixels(probabilities: np.ndarray, scale: int = 6, gap: int = 2) -> np.ndarray:
-    """Pixel probabilities (28, 28), or a row of them (N, 28, 28), as dark ink on white (the course's
-    ``gray_r`` convention), enlarged ``scale`` times without smoothing: uint8 (28 scale, N (28 scale + gap) - gap)."""
-    images = np.asarray(probabilities, dtype=np.float32).reshape(-1, 28, 28)
-    ink = np.rint(255.0 * (1.0 - np.clip(images, 0.0, 1.0))).astype(np.uint8)
-    big = ink.repeat(scale, axis=1).repeat(scale, axis=2)
-    if len(big) == 1:
-        return big[0]
-    spacer = np.full((28 * scale, gap), 255, np.uint8)
-    parts = [part for image in big for part in (image, spacer)][:-1]
-    return np.concatenate(parts, axis=1)
-
-
-def parse_index(text: str, size: int, what: str = "test image") -> int:
-    """A typed index into a data set of ``size`` items, or a :class:`WidgetInputError` saying what is wrong."""
-    try:
-        index = int(str(text).strip())
-    except ValueError:
-        raise WidgetInputError(f"'{text}' is not a whole number: type the number of a {what}, 0 to {size - 1}.") from None
-    if not 0 <= index < size:
-        raise WidgetInputError(f"{index} is outside the {size:,} {what}s: type a number from 0 to {size - 1}.")
-    return index
-
-
-def parse_numbers(text: str, count: int, low: float, high: float) -> list[float]:
-    """``count`` comma-separated numbers in [low, high] typed by a student, or a :class:`WidgetInputError`."""
-    parts = [part for part in str(text).replace(";", ",").split(",") if part.strip()]
-    if len(parts) != count:
-        raise WidgetInputError(
-            f"The explorer has {count} slider{'s' if count > 1 else ''}; you typed {len(parts)} "
-            f"number{'s' if len(parts) != 1 else ''}. Type {count}, separated by commas."
-        )
-    values = []
-    for part in parts:
-        try:
-            value = float(part)
-        except ValueError:
-            raise WidgetInputError(f"'{part.strip()}' is not a number: type numbers like 0.5, -1.2.") from None
-        if not math.isfinite(value) or not low <= value <= high:
-            raise WidgetInputError(
-                f"{part.strip()} is outside the sliders' range [{low:g}, {high:g}]: the prior N(0, 1) puts "
-                "almost no mass there, so the decoder was never trained on it. Type a value inside the range."
-            )
-        values.append(value)
-    return values
-
-
-def _check_vae(model: object) -> VAE:
-    if not isinstance(model, VAE):
-        raise TypeError(f"expected a vae_lesson.models.VAE (e.g. vae_lesson.pretrained.load('mnist-2d')), "
-                        f"got {type(model).__name__}.")
-    return model.eval()
-
-
-def _test_set(images: torch.Tensor | None, labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-    if images is None:
-        return load_mnist("test")
-    images = flatten_images(torch.as_tensor(images, dtype=torch.float32)).reshape(-1, 28, 28)
-    labels = torch.full((len(images),), -1) if labels is None else torch.as_tensor(labels)
-    if len(labels) != len(images):
-        raise ValueError(f"got {len(images)} images but {len(labels)} labels.")
-    return images, labels
-
-
-class _MessageArea:
-    """An HTML line under a widget where a student's wrong input is explained; callbacks run through ``guard``."""
-
-    def __init__(self) -> None:
-        self.html = widgets.HTML()
-        self.text = ""
-
-    def say(self, text: str, error: bool = False) -> None:
-        self.text = text
-        colour = "#b00020" if error else "#333"
-        self.html.value = f'<span style="color:{colour}">{"⚠ " if error else ""}{html.escape(text)}</span>'
-
-    def guard(self, action: Callable[[], None]) -> None:
-        """Run a callback; a wrong input becomes a message, never a kernel traceback or a frozen widget."""
-        try:
-            action()
-        except WidgetInputError as error:
-            self.say(str(error), error=True)
-
-
-class _ReportsInput:
-    """Widgets with a message line: ``.message`` is its text ('' when all is well)."""
-
-    messages: _MessageArea
-
-    @property
-    def message(self) -> str:
-        return self.messages.text
+from vae_lesson.models import VAE
+from vae_lesson.plots import digit_pixels, png_bytes
+from vae_lesson.widgets.inputs import (
+    WidgetInputError,
+    _check_vae,
+    _MessageArea,
+    _ReportsInput,
+    _test_set,
+    parse_index,
+    parse_numbers,
+)
 
 
 class LatentScatter:
@@ -302,7 +82,8 @@ class LatentExplorer(_ReportsInput):
     with a marker at the current z. For a larger latent, the ``num_sliders`` dimensions with the largest
     average KL (the ones the model uses most) get sliders, and the others stay at the posterior mean of a
     reference test digit (typed into the "digit #" box). ``.sliders`` are the ``FloatSlider`` widgets,
-    ``.dims`` the latent dimensions they set, ``.z`` the current code, ``current_image()`` the image shown.
+    ``.dims`` the latent dimensions they set, ``.z`` the current code. ``current_images()`` returns the image
+    shown, {"decoded": sigmoid(decode(z)) (28, 28)}.
     A box takes a whole z typed as numbers; wrong input is explained in the widget (``.message``).
     Taught in ``notebooks/04_latent_explorer.ipynb``.
     """
@@ -393,15 +174,15 @@ class LatentExplorer(_ReportsInput):
             self.set_sliders(parse_numbers(text, len(self.sliders), -self.limit, self.limit))
             self.messages.say("z set from the typed numbers.")
 
-    def current_image(self) -> np.ndarray:
-        """The image currently displayed: sigmoid(decode(z)) as a float32 array (28, 28)."""
-        return self._image.copy()
+    def current_images(self) -> dict[str, np.ndarray]:
+        """What is displayed, as float32 arrays: 'decoded', sigmoid(decode(z)) for the current z, (28, 28)."""
+        return {"decoded": self._image.copy()}
 
     def _refresh(self) -> None:
         if self._holding:
             return
         z = self.z
-        self._image = decode_images(self.model, z[None])[0]
+        self._image = decode_images(self.model, z[None])[0].numpy()
         self.image.value = png_bytes(digit_pixels(self._image, self.scale))
         if self.scatter is not None:
             self.scatter_image.value = self.scatter.render(z.tolist())
@@ -413,16 +194,20 @@ class DigitEncoder(_ReportsInput):
     the test set's scatter; a button draws samples z ~ q(z|x) and shows their decodings.
 
     Drive it with ``select(index)``, ``select_random(label)`` and ``draw_samples()``; read ``index``,
-    ``posterior`` (mean, std) and ``current_images()``. Taught in ``notebooks/04_latent_explorer.ipynb``.
+    ``posterior`` (mean, std) and ``current_images()``: {"input": the image (28, 28), "reconstruction":
+    sigmoid(decode(mean of q)) (28, 28), "samples": decodings of the drawn z (S, 28, 28), S = 0 before a draw}.
+    The random digits and samples come from ``generator`` (default: a new generator seeded with 0, so that
+    the widget is reproducible). Taught in ``notebooks/04_latent_explorer.ipynb``.
     """
 
     def __init__(self, model: VAE, images: torch.Tensor | None = None, labels: torch.Tensor | None = None,
-                 index: int = 0, num_samples: int = 8, seed: int = 0, scale: int = 4) -> None:
+                 index: int = 0, num_samples: int = 8, generator: torch.Generator | None = None,
+                 scale: int = 4) -> None:
         self.model = _check_vae(model)
         self.images, self.labels = _test_set(images, labels)
         self.mu, self.logvar = posterior_means_and_logvars(self.model, self.images)
         self.num_samples, self.scale = num_samples, scale
-        self.generator = torch.Generator().manual_seed(seed)
+        self.generator = torch.Generator().manual_seed(0) if generator is None else generator
         self.index_box = widgets.Text(description="digit #", continuous_update=False,
                                       placeholder=f"0 to {len(self.images) - 1}")
         self.digit = widgets.Dropdown(options=list(range(10)), value=7, description="class", layout={"width": "150px"})
@@ -455,7 +240,7 @@ class DigitEncoder(_ReportsInput):
     def select(self, index: int | str) -> None:
         """Show test image ``index``; clears the posterior samples."""
         self.index = parse_index(index, len(self.images))
-        self._reconstruction = decode_images(self.model, self.mu[self.index][None])[0]
+        self._reconstruction = decode_images(self.model, self.mu[self.index][None])[0].numpy()
         self._samples, self.sample_codes = np.zeros((0, 28, 28), np.float32), None
         label = int(self.labels[self.index])
         self.messages.say(f"test image {self.index}" + (f", labelled {label}." if label >= 0 else "."))
@@ -467,7 +252,7 @@ class DigitEncoder(_ReportsInput):
             self.select(text)
 
     def select_random(self, label: int) -> None:
-        """Show a random test image of class ``label`` (reproducible: the widget's generator is seeded)."""
+        """Show a random test image of class ``label``, drawn with the widget's generator."""
         candidates = torch.nonzero(self.labels == int(label)).flatten()
         if len(candidates) == 0:
             raise WidgetInputError(f"there is no test image labelled {label}; choose a class from 0 to 9.")
@@ -475,18 +260,17 @@ class DigitEncoder(_ReportsInput):
         self.select(int(candidates[pick]))
 
     def draw_samples(self) -> None:
-        """Draw ``num_samples`` codes z = mean + std * eps from q(z|x) and decode them."""
-        mean, std = self.posterior
-        eps = torch.randn(self.num_samples, len(mean), generator=self.generator)
-        z = mean + std * eps
+        """Draw ``num_samples`` codes z = mean + std * eps from q(z|x) (reparameterized) and decode them."""
+        z = reparameterize(self.mu[self.index], self.logvar[self.index], self.num_samples, generator=self.generator)
         self.sample_codes = z.numpy()
-        self._samples = decode_images(self.model, z)
+        self._samples = decode_images(self.model, z).numpy()
         self.messages.say(f"{self.num_samples} samples of q(z|x) for test image {self.index}: the spread of these "
                           "decodings is the encoder's uncertainty.")
         self._refresh()
 
     def current_images(self) -> dict[str, np.ndarray]:
-        """What is displayed: 'input' (28, 28) intensities, 'reconstruction' (28, 28) and 'samples' (S, 28, 28)."""
+        """What is displayed, as float32 arrays: 'input' (28, 28) intensities, 'reconstruction' (28, 28) and
+        'samples' (S, 28, 28), S = ``num_samples`` after ``draw_samples()`` and 0 before."""
         return {"input": self.images[self.index].numpy().copy(), "reconstruction": self._reconstruction.copy(),
                 "samples": self._samples.copy()}
 
@@ -507,8 +291,9 @@ class Interpolator(_ReportsInput):
     line or a great circle (``.mode``: "linear" or "spherical"); the widget shows the decoding at t, the strip
     of decodings along the whole path, and |z(t)| against the norm sqrt(d) typical of prior samples.
 
-    ``current_image()`` is sigmoid(decode(z(t))); ``current_images()`` the strip (steps, 28, 28), from
-    x_a's decoding to x_b's. Given ``images``, two boxes choose the endpoints by test-set number.
+    ``current_images()`` returns {"decoded": sigmoid(decode(z(t))) (28, 28), "strip": the decodings at ``steps``
+    evenly spaced t (steps, 28, 28), from x_a's to x_b's}. Given ``images``, two boxes choose the endpoints by
+    test-set number.
     Taught in ``notebooks/04_latent_explorer.ipynb``.
     """
 
@@ -566,24 +351,21 @@ class Interpolator(_ReportsInput):
         """The code at fraction t of the current path, (d,)."""
         return interpolate(self.z_a, self.z_b, torch.tensor([float(t)]), self.mode.value)[0]
 
-    def current_image(self) -> np.ndarray:
-        """The decoding at the slider's t, (28, 28)."""
-        return self._image.copy()
-
-    def current_images(self) -> np.ndarray:
-        """The strip of decodings at ``steps`` evenly spaced t from 0 to 1, (steps, 28, 28)."""
-        return self._strip.copy()
+    def current_images(self) -> dict[str, np.ndarray]:
+        """What is displayed, as float32 arrays: 'decoded', the decoding at the slider's t (28, 28), and 'strip',
+        the decodings at ``steps`` evenly spaced t from 0 to 1 (steps, 28, 28)."""
+        return {"decoded": self._image.copy(), "strip": self._strip.copy()}
 
     def _refresh_all(self) -> None:
         ts = torch.linspace(0, 1, self.steps)
         path = interpolate(self.z_a, self.z_b, ts, self.mode.value)
-        self._strip = decode_images(self.model, path)
+        self._strip = decode_images(self.model, path).numpy()
         self.strip_image.value = png_bytes(digit_pixels(self._strip, self.scale))
         self._refresh_current()
 
     def _refresh_current(self) -> None:
         z = self.z_at(self.t.value)
-        self._image = decode_images(self.model, z[None])[0]
+        self._image = decode_images(self.model, z[None])[0].numpy()
         self.image.value = png_bytes(digit_pixels(self._image, 2 * self.scale))
         self.readout.value = (f"|z(t)| = {z.norm():.2f} at t = {self.t.value:.2f} (endpoints {self.z_a.norm():.2f} "
                               f"and {self.z_b.norm():.2f}); samples of the prior N(0, I) have |z| near "

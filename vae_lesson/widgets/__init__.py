@@ -1,0 +1,27 @@
+"""Interactive widgets of the course (ipywidgets 8). Each widget's logic lives in a class whose state can be read
+and driven from Python, so it is tested without a browser; ``.widget`` is what a notebook displays.
+
+- ``vae_lesson.widgets.elbo``: ``ElboExplorer``, taught in ``notebooks/01_elbo.ipynb``.
+- ``vae_lesson.widgets.latent_space``: ``LatentExplorer``, ``DigitEncoder`` and ``Interpolator`` (and the
+  ``LatentScatter`` they draw on), taught in ``notebooks/04_latent_explorer.ipynb``.
+- ``vae_lesson.widgets.inputs``: what the latent-space widgets share: reading typed input (``parse_index``,
+  ``parse_numbers``) and explaining wrong input (``WidgetInputError``) in a message line.
+
+Every public name is importable from ``vae_lesson.widgets`` itself. The PNG rendering the widgets use
+(``figure_png``, ``png_bytes``, ``digit_pixels``) lives in ``vae_lesson.plots``.
+"""
+
+from vae_lesson.widgets.elbo import ElboExplorer
+from vae_lesson.widgets.inputs import WidgetInputError, parse_index, parse_numbers
+from vae_lesson.widgets.latent_space import DigitEncoder, Interpolator, LatentExplorer, LatentScatter
+
+__all__ = [
+    "DigitEncoder",
+    "ElboExplorer",
+    "Interpolator",
+    "LatentExplorer",
+    "LatentScatter",
+    "WidgetInputError",
+    "parse_index",
+    "parse_numbers",
+]
