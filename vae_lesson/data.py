@@ -201,7 +201,7 @@ def binarize(x: Tensor, generator: torch.Generator | None = None) -> Tensor:
 def binarize_once(x: Tensor, seed: int = 0) -> Tensor:
     """One fixed binarization of the grey images ``x`` (N, ...): the same draw for the same seed, flattened to
     (N, pixels). For evaluation sets, which must stay the same from one evaluation to the next (training draws
-    afresh every epoch instead). Taught in ``notebooks/03_train_vae.ipynb``.
+    afresh every epoch instead). Used in ``notebooks/05_density_and_anomalies.ipynb`` for the out-of-distribution sets.
     """
     return binarize(x.reshape(len(x), -1), torch.Generator().manual_seed(seed))
 
@@ -223,7 +223,7 @@ def binarized_test_set(seed: int = 0) -> Tensor:
 
     A model trained on binarized MNIST is evaluated on binary images (its Bernoulli likelihood is not one on grey
     levels); one fixed draw makes every evaluation use the same images. The course's convention is seed 0, the
-    draw that ``fit`` also uses for its test history. Used by ``pretrained`` and notebooks 03-05.
+    draw that ``fit`` also uses for its test history. Used by ``pretrained`` and notebooks 02-05.
     """
     x_test, _ = load_mnist("test")
     return binarize_once(x_test, seed)

@@ -24,7 +24,8 @@ def reparameterize(
 
     ``mu`` and ``logvar`` have the same shape (..., d). With ``num_samples=None`` the result has that shape (one
     sample); with ``num_samples=k`` it has shape (k, ..., d) (k samples, drawn in one call). Also available as
-    ``VAE.reparameterize``. Taught in ``notebooks/02_gradients.ipynb``.
+    ``VAE.reparameterize``. Taught in ``notebooks/02_gradients.ipynb`` (written by hand in its exercise 1);
+    ``notebooks/03_train_vae.ipynb`` calls it.
     """
     if mu.shape != logvar.shape:
         raise ValueError(f"mu and logvar must have the same shape, got {tuple(mu.shape)} and {tuple(logvar.shape)}.")
@@ -42,7 +43,7 @@ def gaussian_log_density(noise: Tensor, log_det_scale: Tensor | float = 0.0) -> 
     number). Examples: the prior N(0, I) is ``gaussian_log_density(z)``; a diagonal Gaussian is
     ``gaussian_log_density((z - mu) / sigma, log(sigma).sum(-1))``; with a Cholesky factor L of the covariance,
     noise = L^-1 (z - m) and log |det L| = half of log det of the covariance.
-    Taught in ``notebooks/01_elbo.ipynb`` and ``notebooks/03_train_vae.ipynb``.
+    The formula is derived in ``notebooks/01_elbo.ipynb``; the ELBO and L_k of ``notebooks/03_train_vae.ipynb`` use it.
     """
     d = noise.shape[-1]
     return -0.5 * (d * LOG_2PI + noise.pow(2).sum(-1)) - log_det_scale

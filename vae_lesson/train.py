@@ -131,7 +131,8 @@ def fit(
     from epoch ``kl_warmup_epochs`` on, so that the encoder learns to put information into z before the full KL pulls q(z|x) towards the
     prior; it reached a better likelihood in the same time in benchmarks/RESULTS.md. The history always records
     the true ELBO (KL weight 1), whatever weight was trained with. The default, None, is the recipe's 3 epochs, or
-    ``epochs // 2`` in a shorter run, so that at least half of any run trains the true objective.
+    ``epochs // 2`` in a shorter run, so that at least half of any run trains the true objective (a warm-up of
+    0 or 1 epoch means none: the first epoch already has the full weight).
     ``progress`` shows a tqdm progress bar (unless the environment sets TQDM_DISABLE); with ``progress=False``
     nothing is printed.
     Raises :class:`TrainingDivergedError` if the loss becomes NaN or infinite.
