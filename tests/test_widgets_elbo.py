@@ -39,8 +39,10 @@ def test_image_changes_with_the_slider_and_the_bars_show_the_values(explorer):
 
 
 def test_kl_vanishes_at_the_posterior(explorer):
+    # the posterior rounded to the sliders' step of 0.001: KL is of order 1e-6, shown as 0.0000 (4 decimals)
     explorer.set_q(explorer.post_mean, math.log(explorer.post_std))
-    assert explorer.values()["KL"] == pytest.approx(0.0, abs=1e-9)
+    assert explorer.values()["KL"] == pytest.approx(0.0, abs=5e-5)
+    assert "KL = 0.0000" in explorer.readout.value
 
 
 def test_set_q_redraws_once(explorer):
@@ -66,3 +68,46 @@ def test_out_of_range_values_and_wrong_models_are_refused(explorer):
         explorer.set_q(0.0, 5.0)
     with pytest.raises(ValueError, match="1-D latent"):
         ElboExplorer(LinearGaussianModel.random(3, 2), torch.zeros(3, dtype=torch.float64))
+
+
+def on_grid(slider) -> bool:
+    """Whether a slider's value is min + k step for a whole k: the value the browser's slider keeps as it is."""
+    steps = (slider.value - slider.min) / slider.step
+    return abs(steps - round(steps)) < 1e-9
+
+
+def test_set_q_lands_on_the_sliders_steps_and_the_readout_is_the_kl_of_the_sliders(explorer):
+    model, x = explorer.model, explorer.x
+    for mean, log_std in [(explorer.post_mean, math.log(explorer.post_std)), (explorer.post_mean - 1.5, 0.0),
+                          (0.123456, -0.98765)]:
+        returned = explorer.set_q(mean, log_std)
+        assert returned == (explorer.mean.value, explorer.log_std.value)
+        assert on_grid(explorer.mean) and on_grid(explorer.log_std)
+        assert abs(explorer.mean.value - mean) <= explorer.mean.step / 2 + 1e-12
+        # the KL shown is the KL of the sliders' values, computed here independently
+        q_mean = torch.tensor([[explorer.mean.value]], dtype=torch.float64)
+        q_cov = torch.tensor([[math.exp(2 * explorer.log_std.value)]], dtype=torch.float64)
+        kl = model.kl_to_posterior(x, q_mean, q_cov).item()
+        shown = explorer.readout.value
+        assert f"KL = {kl:.4f}" in shown
+        # the browser rounds to the step (from min) and sends the value back: what is shown does not change
+        for slider in (explorer.mean, explorer.log_std):
+            slider.value = slider.min + round((slider.value - slider.min) / slider.step) * slider.step
+        assert explorer.readout.value == shown
+
+
+def test_the_sliders_are_wide_and_print_every_step(explorer):
+    for slider in (explorer.mean, explorer.log_std):
+        assert int(slider.layout.width.removesuffix("px")) >= 400
+        assert slider.readout_format == ".3f" and slider.step == 0.001
+
+
+def test_the_bar_chart_shows_a_large_kl_whole_and_shrinks_back(explorer):
+    default = explorer.ax_bars.get_ylim()
+    explorer.set_q(explorer.mean.min, 1.0)  # q far from the posterior and wide: the default axis would cut the bars
+    values = explorer.values()
+    assert values["ELBO"] < default[0] and values["KL"] > default[1]
+    low, high = explorer.ax_bars.get_ylim()
+    assert low < values["ELBO"] and high > values["KL"]
+    explorer.set_q(explorer.post_mean, math.log(explorer.post_std))
+    assert explorer.ax_bars.get_ylim() == default

@@ -90,7 +90,9 @@ def test_explorer_for_a_larger_latent_holds_the_other_dimensions_at_the_referenc
         ("z_box", "1, 2, 3", "you typed 3 numbers"),
         ("z_box", "0.5, x", "'x' is not a number"),
         ("z_box", "0.5, 12", "outside the sliders' range"),
-        ("z_box", "nan, 0", "outside the sliders' range"),
+        ("z_box", "nan, 0", "nan is not a finite number"),
+        ("z_box", "1e400, 0", "1e400 is not a finite number"),
+        ("z_box", "0, -inf", "-inf is not a finite number"),
     ],
 )
 def test_explorer_explains_bad_input_and_keeps_working(model_2d, data, box, text, expected):
@@ -197,3 +199,21 @@ def test_digit_encoder_samples_come_from_its_generator(model_2d, data):
         encoder.select_random(3)
         encoder.draw_samples()
     assert default.index == seeded.index and np.array_equal(default.sample_codes, seeded.sample_codes)
+
+
+def test_values_set_from_code_land_on_the_sliders_steps(model_5d, data):
+    # the browser rounds a slider's value to its step and sends it back: set from code, it must already be there
+    explorer = LatentExplorer(model_5d, *data, reference_index=3, num_sliders=3)
+    for values in [None, (0.123456, -1.98765, 2.9999)]:
+        if values is not None:
+            explorer.set_sliders(values)
+        for slider in explorer.sliders:
+            steps = (slider.value - slider.min) / slider.step
+            assert abs(steps - round(steps)) < 1e-9 and slider.value == round(slider.value, 2)
+        z, image = explorer.z.clone(), explorer.current_images()["decoded"]
+        for slider in explorer.sliders:  # what the browser sends back changes nothing
+            slider.value = slider.min + round((slider.value - slider.min) / slider.step) * slider.step
+        assert torch.equal(explorer.z, z) and np.array_equal(explorer.current_images()["decoded"], image)
+    assert explorer.z[explorer.dims].tolist() == pytest.approx([0.12, -1.99, 3.0])
+    explorer.set_reference(3)
+    assert torch.allclose(explorer.z[explorer.dims], explorer.mu[3][explorer.dims], atol=0.005 + 1e-6)

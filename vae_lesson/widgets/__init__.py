@@ -2,10 +2,14 @@
 and driven from Python, so it is tested without a browser; ``.widget`` is what a notebook displays.
 
 - ``vae_lesson.widgets.elbo``: ``ElboExplorer``, taught in ``notebooks/01_elbo.ipynb``.
-- ``vae_lesson.widgets.latent_space``: ``LatentExplorer``, ``DigitEncoder`` and ``Interpolator`` (and the
-  ``LatentScatter`` they draw on), taught in ``notebooks/04_latent_explorer.ipynb``.
+- ``vae_lesson.widgets.latent_space``: ``LatentExplorer`` and ``DigitEncoder``; ``vae_lesson.widgets.interpolation``:
+  ``Interpolator``; ``vae_lesson.widgets.scatter``: the ``LatentScatter`` they draw on; all taught in
+  ``notebooks/04_latent_explorer.ipynb``.
 - ``vae_lesson.widgets.inputs``: what the latent-space widgets share: reading typed input (``parse_index``,
   ``parse_numbers``) and explaining wrong input (``WidgetInputError``) in a message line.
+- ``vae_lesson.widgets.rendering``: what every widget shares for drawing: a lock per widget (``locked``; ipykernel 7
+  runs the browser's messages on another thread while a cell runs) and images shown at their natural size
+  (``show_png``).
 
 Every public name is importable from ``vae_lesson.widgets`` itself. The PNG rendering the widgets use
 (``figure_png``, ``png_bytes``, ``digit_pixels``) lives in ``vae_lesson.plots``.
@@ -13,7 +17,9 @@ Every public name is importable from ``vae_lesson.widgets`` itself. The PNG rend
 
 from vae_lesson.widgets.elbo import ElboExplorer
 from vae_lesson.widgets.inputs import WidgetInputError, parse_index, parse_numbers
-from vae_lesson.widgets.latent_space import DigitEncoder, Interpolator, LatentExplorer, LatentScatter
+from vae_lesson.widgets.interpolation import Interpolator
+from vae_lesson.widgets.latent_space import DigitEncoder, LatentExplorer
+from vae_lesson.widgets.scatter import LatentScatter
 
 __all__ = [
     "DigitEncoder",

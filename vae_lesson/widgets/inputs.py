@@ -47,7 +47,12 @@ def parse_numbers(text: str, count: int, low: float, high: float) -> list[float]
             value = float(part)
         except ValueError:
             raise WidgetInputError(f"'{part.strip()}' is not a number: type numbers like 0.5, -1.2.") from None
-        if not math.isfinite(value) or not low <= value <= high:
+        if not math.isfinite(value):  # 'nan', 'inf', or a number too large for a float, like 1e400
+            raise WidgetInputError(
+                f"{part.strip()} is not a finite number: type numbers like 0.5, -1.2, inside the sliders' range "
+                f"[{low:g}, {high:g}]."
+            )
+        if not low <= value <= high:
             raise WidgetInputError(
                 f"{part.strip()} is outside the sliders' range [{low:g}, {high:g}]: the prior N(0, 1) puts "
                 "almost no mass there, so the decoder was never trained on it. Type a value inside the range."
