@@ -54,6 +54,19 @@ def test_digit_pixels_draws_dark_ink_on_white_enlarged():
     assert digit_pixels(np.zeros((4, 28, 28)), scale=2, gap=1).shape == (56, 4 * 56 + 3)
 
 
+def test_digit_pixels_in_rows_keeps_each_image_in_its_place():
+    images = np.random.default_rng(0).random((7, 28, 28)).astype(np.float32)
+    grid = digit_pixels(images, scale=2, gap=1, columns=3)  # 3 rows of 3, the last two frames white paper
+    assert grid.shape == (3 * 56 + 2, 3 * 56 + 2)
+    for k in range(9):
+        row, column = divmod(k, 3)
+        frame = grid[row * 57:row * 57 + 56, column * 57:column * 57 + 56]
+        expected = digit_pixels(images[k], scale=2) if k < 7 else np.full((56, 56), 255, np.uint8)
+        assert np.array_equal(frame, expected), k
+    assert (grid[56, :] == 255).all() and (grid[:, 56] == 255).all()  # white lines between rows and columns
+    assert np.array_equal(digit_pixels(images[:3], columns=3), digit_pixels(images[:3]))  # one row: as before
+
+
 def test_explorer_shows_the_decoding_of_the_sliders_z(model_2d, data):
     explorer = LatentExplorer(model_2d, *data)
     assert len(explorer.sliders) == 2 and explorer.dims == [0, 1]

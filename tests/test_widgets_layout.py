@@ -43,7 +43,8 @@ def assert_natural_size(widget: widgets.Widget) -> None:
         assert (image.layout.width, image.layout.height) == (f"{width}px", f"{height}px")
         assert image.layout.object_fit == "contain"
     for row in rows_holding_images(widget):
-        assert row.layout.align_items == "flex-start"
+        # not stretched to the row's height, and wrapped instead of squeezed in a narrow notebook
+        assert row.layout.align_items == "flex-start" and row.layout.flex_flow == "row wrap"
 
 
 def test_every_image_of_every_widget_keeps_its_pngs_size(model_2d, model_5d, data):

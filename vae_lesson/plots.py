@@ -92,14 +92,25 @@ def png_bytes(pixels: np.ndarray) -> bytes:
             + _png_chunk(b"IEND", b""))
 
 
-def digit_pixels(probabilities: np.ndarray | torch.Tensor, scale: int = 6, gap: int = 2) -> np.ndarray:
+def digit_pixels(probabilities: np.ndarray | torch.Tensor, scale: int = 6, gap: int = 2,
+                 columns: int | None = None) -> np.ndarray:
     """Pixel probabilities (28, 28), or a row of them (N, 28, 28), as dark ink on white uint8 pixels.
 
     The course's ``gray_r`` convention (0 is white paper, 1 black ink), enlarged ``scale`` times without smoothing,
     images side by side with ``gap`` white columns between them: shape (28 scale, N (28 scale + gap) - gap).
+    With ``columns``, the images fill rows of that many (the last row padded with white paper), rows ``gap``
+    white lines apart, so that a long row fits beside other panels.
     Used by the latent-space widgets of ``notebooks/04_latent_explorer.ipynb``, with ``png_bytes``.
     """
     images = np.asarray(probabilities, dtype=np.float32).reshape(-1, 28, 28)
+    if columns is not None and len(images) > columns:
+        if columns < 1:
+            raise ValueError(f"columns must be at least 1, got {columns}.")
+        rows = -(-len(images) // columns)
+        padded = np.concatenate([images, np.zeros((rows * columns - len(images), 28, 28), np.float32)])
+        strips = [digit_pixels(padded[r * columns:(r + 1) * columns], scale, gap) for r in range(rows)]
+        spacer = np.full((gap, strips[0].shape[1]), 255, np.uint8)
+        return np.concatenate([part for strip in strips for part in (strip, spacer)][:-1], axis=0)
     ink = np.rint(255.0 * (1.0 - np.clip(images, 0.0, 1.0))).astype(np.uint8)
     big = ink.repeat(scale, axis=1).repeat(scale, axis=2)
     if len(big) == 1:

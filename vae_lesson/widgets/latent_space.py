@@ -34,7 +34,7 @@ from vae_lesson.widgets.inputs import (
     parse_numbers,
 )
 from vae_lesson.widgets.interpolation import Interpolator
-from vae_lesson.widgets.rendering import image_row, locked, on_step, show_png
+from vae_lesson.widgets.rendering import SLIDER_WIDTH, image_row, locked, on_step, show_png
 from vae_lesson.widgets.scatter import LatentScatter
 
 __all__ = ["DigitEncoder", "Interpolator", "LatentExplorer", "LatentScatter"]
@@ -70,7 +70,7 @@ class LatentExplorer(_ReportsInput):
         self.limit, self.scale = float(slider_limit), scale
         self.sliders = [
             widgets.FloatSlider(value=0.0, min=-self.limit, max=self.limit, step=0.01, description=f"z[{j}]",
-                                continuous_update=True, readout_format=".2f")
+                                continuous_update=True, readout_format=".2f", layout=widgets.Layout(width=SLIDER_WIDTH))
             for j in self.dims
         ]
         self.index_box = widgets.Text(description="digit #", continuous_update=False,
@@ -178,6 +178,7 @@ class DigitEncoder(_ReportsInput):
     """
 
     PLACEHOLDER_INK = 0.08  # the light grey of the sample frames before a draw
+    SAMPLE_COLUMNS = 4  # samples in rows of 4, so that the panels fit side by side in a laptop's notebook
 
     def __init__(self, model: VAE, images: torch.Tensor | None = None, labels: torch.Tensor | None = None,
                  index: int = 0, num_samples: int = 8, generator: torch.Generator | None = None,
@@ -271,7 +272,7 @@ class DigitEncoder(_ReportsInput):
         drawn = len(self._samples) > 0
         placeholder = np.full((self.num_samples, 28, 28), self.PLACEHOLDER_INK, np.float32)
         show_png(self.samples_image, png_bytes(digit_pixels(self._samples if drawn else placeholder,
-                                                            self.scale // 2 + 1)))
+                                                            self.scale // 2 + 1, columns=self.SAMPLE_COLUMNS)))
         self.samples_caption.value = ("<b>decodings of samples z ~ q(z|x)</b>" + (
             "" if drawn else " (none yet: press <i>draw samples</i>)"))
         if self.scatter is not None:

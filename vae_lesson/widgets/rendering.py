@@ -20,6 +20,10 @@ import ipywidgets as widgets
 
 Method = TypeVar("Method", bound=Callable[..., Any])
 
+# A slider's whole width (label, track, readout): ipywidgets' default leaves a track of about 120 px, where a
+# 60 px drag crosses half the range of a latent coordinate; this leaves about 260 px.
+SLIDER_WIDTH = "440px"
+
 
 def locked(method: Method) -> Method:
     """Run ``method`` holding its object's ``_lock``, a ``threading.RLock`` made in ``__init__`` (re-entrant: a
@@ -52,8 +56,9 @@ def show_png(image: widgets.Image, png: bytes) -> None:
 
 
 def image_row(children: list[widgets.Widget], **layout: str) -> widgets.HBox:
-    """An HBox whose children keep their own height (aligned to the top) instead of stretching to the row's."""
-    return widgets.HBox(children, layout=widgets.Layout(align_items="flex-start", **layout))
+    """An HBox whose children keep their own size: aligned to the top instead of stretched to the row's height, and
+    wrapped onto a new line in a narrow window instead of squeezed to a narrower width."""
+    return widgets.HBox(children, layout=widgets.Layout(align_items="flex-start", flex_flow="row wrap", **layout))
 
 
 def on_step(slider: widgets.FloatSlider, value: float) -> float:
