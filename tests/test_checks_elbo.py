@@ -17,16 +17,19 @@ def not_implemented(*args):
 
 KL_MISTAKES = [
     (lambda mu, lv: 0.5 * (mu**2 + lv.exp() - 1 - lv), "one KL per latent dimension"),
-    (lambda mu, lv: correct_kl(mu, lv).sum(), "summed over the batch"),
-    (lambda mu, lv: correct_kl(mu, lv).mean(), "averaged over the batch"),
+    (lambda mu, lv: correct_kl(mu, lv).sum(), "summed over the examples too"),
+    (lambda mu, lv: correct_kl(mu, lv).mean(), "averaged over the examples"),
     (lambda mu, lv: (0.5 * (mu**2 + lv.exp() - 1 - lv)).mean(-1), "averaged over the latent dimensions"),
     (lambda mu, lv: -correct_kl(mu, lv), "sign is flipped"),
-    (lambda mu, lv: (mu**2 + lv.exp() - 1 - lv).sum(-1), "twice too large"),
+    (lambda mu, lv: (mu**2 + lv.exp() - 1 - lv).sum(-1), "twice the right value"),
     (lambda mu, lv: 0.25 * (mu**2 + lv.exp() - 1 - lv).sum(-1), "half the right value"),
-    (lambda mu, lv: 0.5 * (mu**2 + lv.exp() - lv).sum(-1), "left out the -1"),
+    (lambda mu, lv: 0.5 * (mu**2 + lv.exp() - lv).sum(-1), "the constant one is missing"),
     (lambda mu, lv: 0.5 * (mu**2 + (0.5 * lv).exp() - 1 - 0.5 * lv).sum(-1), "used σ where"),
     (lambda mu, lv: (mu**2).sum(-1), "wrong values"),
-    (lambda mu, lv: mu.numpy(), "must return a torch tensor"),
+    (lambda mu, lv: mu.detach().numpy(), "must return a torch tensor"),
+    (lambda mu, lv: correct_kl(mu, lv).detach(), "detached from mu and logvar"),
+    (lambda mu, lv: 3 * correct_kl(mu, lv), "yours is 3 times the right value"),
+    (lambda mu, lv: 0.5 * (mu**2 + lv.exp() - 1 - lv).sum(0), "instead of the latent dimensions"),
     (lambda mu, lv: mu @ lv, "raised RuntimeError"),
     (not_implemented, "not solved yet"),
 ]
@@ -57,11 +60,11 @@ def correct_elbo_mc(model, x, q, z):
         (lambda m, x, q, z: m.log_joint(x, z) - q.log_prob(z), "one estimate per sample"),
         (lambda m, x, q, z: (m.log_joint(x, z) - q.log_prob(z)).mean(), "averaged over the examples too"),
         (lambda m, x, q, z: (m.log_joint(x, z) - q.log_prob(z)).sum(0), "summed over the samples"),
-        (lambda m, x, q, z: m.log_joint(x, z).mean(0), "left out -log q(z)"),
-        (lambda m, x, q, z: (m.log_joint(x, z) + q.log_prob(z)).mean(0), "must be subtracted"),
+        (lambda m, x, q, z: m.log_joint(x, z).mean(0), "the log q(z) term is missing"),
+        (lambda m, x, q, z: (m.log_joint(x, z) + q.log_prob(z)).mean(0), "the log q(z) term has the wrong sign"),
         (lambda m, x, q, z: -correct_elbo_mc(m, x, q, z), "sign is flipped"),
         (lambda m, x, q, z: (m.log_likelihood(x, z) - q.log_prob(z)).mean(0), "prior term is missing"),
-        (lambda m, x, q, z: m.log_marginal(x[:2]), "should return shape (3,)"),
+        (lambda m, x, q, z: m.log_marginal(x[:2]), "wrong shape: expected (3,), got (2,)"),
     ],
 )
 def test_elbo_mc_checker_names_each_mistake(verdict, fn, expected):
@@ -99,8 +102,8 @@ def test_zero_gap_checker(verdict, model_and_x):
 
 @pytest.mark.parametrize(
     "answer, ok, expected",
-    [("positive", True, "> 0"), (" Positive ", True, "> 0"), ("negative", False, "never negative"),
-     ("zero", False, "only when q is exactly"), ("either", False, "always the same"), ("maybe", False, "answer with one of")],
+    [("positive", True, "> 0"), (" Positive ", True, "> 0"), ("negative", False, "lower bound lie above"),
+     ("zero", False, "tight for every q"), ("either", False, "really depend on q"), ("maybe", False, "answer with one of")],
 )
 def test_gap_sign_checker(verdict, answer, ok, expected):
     passed, out = verdict(checks.check_gap_sign, answer)

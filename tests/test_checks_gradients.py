@@ -20,10 +20,10 @@ def not_implemented(*args):
         (lambda mu, lv, eps: mu + lv.exp() * eps, "scaled eps by the variance"),
         (lambda mu, lv, eps: mu + lv * eps, "not the standard deviation"),
         (lambda mu, lv, eps: torch.exp(0.5 * lv) * eps, "left out the mean"),
-        (lambda mu, lv, eps: mu * torch.exp(0.5 * lv) * eps, "added, not multiplied"),
+        (lambda mu, lv, eps: mu * torch.exp(0.5 * lv) * eps, "added to the scaled noise, not multiplied"),
         (lambda mu, lv, eps: reparam(mu, lv, eps).detach(), "detached"),
         (lambda mu, lv, eps: torch.distributions.Normal(mu, (0.5 * lv).exp()).sample(), "Use the eps that is passed in"),
-        (lambda mu, lv, eps: reparam(mu, lv, eps)[0], "should return shape (5, 3)"),
+        (lambda mu, lv, eps: reparam(mu, lv, eps)[0], "wrong shape: expected (5, 3), got (3,)"),
         (not_implemented, "not solved yet"),
     ],
 )
@@ -46,12 +46,12 @@ def score(f, mu, sigma, eps):
 @pytest.mark.parametrize(
     "fn, expected",
     [
-        (lambda f, mu, s, eps: score(f, mu, s, eps) * s, "divided by sigma once"),
-        (lambda f, mu, s, eps: score(f, mu, s, eps) * s**2, "left out the division"),
+        (lambda f, mu, s, eps: score(f, mu, s, eps) * s, "off by a factor sigma: yours is sigma times"),
+        (lambda f, mu, s, eps: score(f, mu, s, eps) * s**2, "the division by sigma² in the score of the mean is missing"),
         (lambda f, mu, s, eps: -score(f, mu, s, eps), "sign is flipped"),
         (lambda f, mu, s, eps: eps / s, "returned the score alone"),
         (lambda f, mu, s, eps: score(f, mu, s, eps).mean(), "you averaged"),
-        (lambda f, mu, s, eps: f(eps) * eps, "not at eps"),
+        (lambda f, mu, s, eps: f(eps) * eps, "evaluated f at the noise eps"),
     ],
 )
 def test_score_checker_names_each_mistake(verdict, fn, expected):
@@ -74,9 +74,9 @@ def test_score_checker_recognises_the_pathwise_answer(verdict):
     [
         (lambda f, s: f.mean(), "mean of f"),
         (lambda f, s: (f * s).mean() / s.mean(), "weighted by s instead of s²"),
-        (lambda f, s: (f * s**2).mean(), "forgot to divide"),
+        (lambda f, s: (f * s**2).mean(), "the division by the average of the squared scores is missing"),
         (lambda f, s: (f * s**2).mean() / s.mean() ** 2, "not the square of the mean"),
-        (lambda f, s: f * s**2, "should return shape ()"),
+        (lambda f, s: f * s**2, "wrong shape: expected (), got (5000,)"),
     ],
 )
 def test_baseline_checker_names_each_mistake(verdict, fn, expected):

@@ -48,8 +48,9 @@ def test_slerp_checker_accepts_the_formula(verdict):
          "division by sin(w) is missing"),
         (normalised_chord, "normalised the straight line"),
         (lambda a, b, t: reference_slerp(a, b, t) * torch.arccos(torch.dot(a, b)), "NaN or inf"),
-        (lambda a, b, t: reference_slerp(a, b, t) * 1.01, "wrong values"),
-        (lambda a, b, t: reference_slerp(a, b, t)[:2], "should return shape"),
+        (lambda a, b, t: reference_slerp(a, b, t) * 1.01, "yours is 1.01 times the right value"),
+        (lambda a, b, t: reference_slerp(a, b, t) + torch.tensor([0.0, 0.0, 0.0, 0.0, 1e-3]), "wrong values"),
+        (lambda a, b, t: reference_slerp(a, b, t)[:2], "wrong shape: expected (5,), got (2,)"),
         (lambda a, b, t: reference_slerp(a, b, t).tolist(), "must return a torch tensor"),
         (lambda a, b, t: 1 / 0, "ZeroDivisionError"),
     ],
@@ -90,11 +91,13 @@ def test_direction_checker(verdict, setting):
     grey = grey_mu[y == 7].mean(0) - grey_mu[y == 1].mean(0)
     assert not verdict(checks.check_class_direction, grey, model)[0]
     mistakes = [
-        (-right, "points from 7 to 1"),
+        (-right, "the sign is flipped: your direction points from 7 to 1"),
         (mu[y == 7].sum(0) - mu[y == 1].sum(0), "difference of sums"),
         (mu[y == 7].mean(0), "a position, not a direction"),
-        (mu[y == 7] [:5] - mu[y == 1][:5], "should have shape (4,)"),
-        (right + 0.5, "differs from the reference"),
+        (mu[y == 7][:5] - mu[y == 1][:5], "wrong shape: expected (4,) (one number per latent dimension), got (5, 4)"),
+        (right + 0.5, "off by a constant: yours is 0.5 larger"),
+        (2 * right, "yours is 2 times the right value"),
+        (right + torch.linspace(0, 1, 4), "differs from the reference"),
         (right.numpy(), "must be a torch tensor"),
         (right * float("nan"), "NaN"),
     ]

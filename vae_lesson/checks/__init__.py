@@ -1,6 +1,8 @@
 """Exercise checkers: each runs a student's answer on fresh inputs, compares it with the reference,
-and says in one plain sentence what is wrong (shape, sign, a missing sum or mean, a factor off) with a hint
-that says where the notebook teaches it.
+and says in one plain sentence what is wrong (shape, sign, a missing sum or mean, a factor off, NaN, a detached
+tensor, an unwritten stub) with a hint that says where the notebook teaches it (notebook, section, equation).
+Every checker takes ``hint=2`` for a more specific hint (the formula's terms, the axis to reduce); no hint ever
+shows the solution's code, and a wrong choice in a prediction gets a nudge, never the right choice.
 
 They print their verdict, return None and never raise, so a wrong answer never ends in a bare traceback.
 Notebooks use them as ``from vae_lesson import checks; checks.check_...(...)``. One module per notebook:

@@ -9,43 +9,51 @@ import torch
 from torch import Tensor
 
 from vae_lesson.anomaly import auroc
-from vae_lesson.checks._verdict import F64, _call, _conclude, _diagnose, report
+from vae_lesson.checks._verdict import F64, Hint, _call, _conclude, _fail, _judge, _unfinished, section
 from vae_lesson.data import binarize, load_mnist, test_subset
 from vae_lesson.elbo import iwae_bound
 
-TIES_HINT = "(see the exercise's statement, and the AUROC's definition in notebook 05, section 3)."
+AUROC_HINT = Hint(
+    section("05", 3, "Anomaly detection with -log p(x)") + ", and the exercise's statement",
+    "Compare every anomaly's score with every normal image's score: a pair counts 1 when the anomaly scores "
+    "higher, one half when the two scores are equal, and 0 otherwise. The AUROC is the average over all pairs, a "
+    "single number between 0 and 1.",
+)
+TIES = "A pair with equal scores is neither ranked right nor wrong, so it counts one half."
 
 
-def check_auroc(auroc_fn: Callable[[Tensor, Tensor], float]) -> None:
+def check_auroc(auroc_fn: Callable[[Tensor, Tensor], float], hint: int = 1) -> None:
     """Exercise (notebook 05): ``auroc_fn(scores_in, scores_out)`` returns the AUROC, the probability that a random
-    anomaly (out) scores higher than a random normal image (in), ties counting one half."""
+    anomaly (out) scores higher than a random normal image (in), ties counting one half. ``hint=2`` gives a more
+    specific hint."""
     g = torch.Generator().manual_seed(8)
     scores_in = torch.randint(0, 6, (30,), generator=g).to(F64)
     scores_out = torch.randint(2, 9, (20,), generator=g).to(F64)
     answer, error = _call(auroc_fn, scores_in.clone(), scores_out.clone())
     if error:
-        return report(False, error + " Hint: the AUROC is the fraction of (anomaly, normal) pairs in which the anomaly "
-                                     "scores higher, ties counting one half (notebook 05, section 3).")
+        return _fail(error, AUROC_HINT, hint)
+    unfinished = _unfinished(answer, "auroc_fn")
+    if unfinished:
+        return _fail(unfinished, AUROC_HINT, hint)
     greater = (scores_out[:, None] > scores_in[None, :]).double()
     equal = (scores_out[:, None] == scores_in[None, :]).double()
     ref = torch.tensor(auroc(scores_in, scores_out), dtype=F64)  # the package's AUROC (from ranks)
     try:
         value = torch.as_tensor(answer, dtype=F64).reshape(())
     except (TypeError, ValueError, RuntimeError):
-        return report(False, f"auroc_fn must return one number, got {type(answer).__name__} of shape "
-                             f"{tuple(getattr(answer, 'shape', ()))}.")
+        return _fail(f"auroc_fn must return one number, got {type(answer).__name__} of shape "
+                     f"{tuple(getattr(answer, 'shape', ()))}.", AUROC_HINT, hint)
     mistakes = [
         (1 - ref, "you swapped the roles: the AUROC is P(anomaly scores higher than a normal image), "
                   "with scores_out the anomalies."),
-        (greater.mean(), "ties must count one half: a pair with equal scores is neither ranked right nor "
-                         "wrong " + TIES_HINT),
-        ((greater + equal).mean(), "ties count one half, not one " + TIES_HINT),
+        (greater.mean(), "ties must count one half: yours counts them as 0.", TIES),
+        ((greater + equal).mean(), "ties count one half, not one.", TIES),
         ((greater + 0.5 * equal).sum(), "divide by the number of pairs: the AUROC is a fraction of the "
                                         "pairs, between 0 and 1."),
     ]
     success = (f"AUROC = {ref.item():.4f}: the fraction of (anomaly, normal) pairs ranked correctly, "
                "ties half.")
-    _conclude(_diagnose(value, ref, mistakes, "auroc_fn"), success)
+    _judge(value, ref, mistakes, "auroc_fn", success, AUROC_HINT, hint, known={"the number of pairs": greater.numel()})
 
 
 def _detection_auroc(model: torch.nn.Module, clean: Tensor, corrupted: Tensor) -> float:
@@ -58,31 +66,40 @@ def _detection_auroc(model: torch.nn.Module, clean: Tensor, corrupted: Tensor) -
     return auroc(score_in, score_out)
 
 
-def check_sneaky_corruption(corrupt_fn: Callable[[Tensor, torch.Generator], Tensor], model: torch.nn.Module) -> None:
+SNEAKY_HINT = Hint(
+    section("05", 4, "Where likelihood fails") + ', and section 2, "The most and least likely test digits"',
+    "Section 2 shows what the images the model finds most likely have in common. A corruption that pushes digits "
+    "towards that property, while changing at least 0.05 per pixel on average, lowers -log p(x) instead of raising "
+    "it, and the detector misses it.",
+)
+
+
+def check_sneaky_corruption(corrupt_fn: Callable[[Tensor, torch.Generator], Tensor], model: torch.nn.Module,
+                            hint: int = 1) -> None:
     """Exercise (notebook 05): ``corrupt_fn(x, generator)`` changes MNIST test images (N, 28, 28) in [0, 1] visibly
     (mean absolute change at least 0.05 per pixel), yet the score -log p(x) of ``model`` does not flag them
-    (AUROC at most 0.6 against untouched test images)."""
+    (AUROC at most 0.6 against untouched test images). ``hint=2`` gives a more specific hint."""
     x, _ = load_mnist("test")
     index = test_subset(1000, seed=5)  # random test digits stand for the whole set; a slice would not
     clean, source = x[index[:500]], x[index[500:]]
     answer, error = _call(corrupt_fn, source.clone(), torch.Generator().manual_seed(9))
-    if error:
-        return report(False, error)
+    problem = error or _unfinished(answer, "corrupt_fn")
+    if problem:
+        return _fail(problem, SNEAKY_HINT, hint)
     if not isinstance(answer, Tensor) or answer.shape != source.shape:
-        return report(False, f"corrupt_fn must return images of shape {tuple(source.shape)}, got "
-                             f"{tuple(getattr(answer, 'shape', ())) or type(answer).__name__}.")
+        return _fail(f"wrong shape: corrupt_fn must return images of shape {tuple(source.shape)}, got "
+                     f"{tuple(getattr(answer, 'shape', ())) or type(answer).__name__}.", SNEAKY_HINT, hint)
     answer = answer.detach().float()
     if not torch.isfinite(answer).all() or answer.min() < 0 or answer.max() > 1:
-        return report(False, "the corrupted images must stay in [0, 1]; clip them with .clamp(0, 1).")
+        return _fail("the corrupted images must stay in [0, 1]: clip them to that range.", SNEAKY_HINT, hint)
     change = (answer - source).abs().mean().item()
     if change < 0.05:
-        return report(False, f"that barely changes the images (mean change {change:.3f} per pixel, below 0.05): "
-                             "a detector should not flag what is hardly there.")
+        return _fail(f"that barely changes the images (mean change {change:.3f} per pixel, below 0.05): a detector "
+                     "should not flag what is hardly there.", SNEAKY_HINT, hint)
     area, error = _call(_detection_auroc, model, clean, answer, culprit="the model")
     if error:
-        return report(False, error + " Pass the trained VAE that the check cell names, whose likelihood is "
-                                     "the score.")
+        return _fail(error + " Pass the trained VAE that the check cell names, whose likelihood is the score.", None)
     if area > 0.6:
-        return report(False, f"the detector catches it: AUROC {area:.2f} (mean change {change:.3f} per pixel). "
-                             "Look at section 4: which images does the model find *more* likely than real digits?")
-    return report(True, f"a visible change (mean {change:.3f} per pixel) that -log p(x) misses: AUROC {area:.2f}.")
+        return _fail(f"the detector catches it: AUROC {area:.2f} (mean change {change:.3f} per pixel). Which images "
+                     "does the model find *more* likely than real digits?", SNEAKY_HINT, hint)
+    return _conclude(None, f"a visible change (mean {change:.3f} per pixel) that -log p(x) misses: AUROC {area:.2f}.")

@@ -12,51 +12,80 @@ from torch.distributions import MultivariateNormal
 from vae_lesson.checks._verdict import (
     F64,
     UNSOLVED,
+    Hint,
+    Problem,
     _call,
     _check_choice,
-    _conclude,
-    _diagnose,
+    _fail,
+    _judge,
+    _relation,
     _unsolved,
     report,
+    section,
 )
 from vae_lesson.divergences import kl_diag_normal_std_normal
 from vae_lesson.linear_gaussian import LinearGaussianModel
 
+KL_HINT = Hint(
+    section("01", 7, "The KL term of a VAE, in closed form") + ", its last equation",
+    "For each latent dimension the KL has four terms: the squared mean, the variance, minus one, and minus the log "
+    "of the variance; halve their sum. logvar is already the log of the variance, so the variance is its "
+    "exponential. Then add up the latent dimensions (the last axis of mu), which leaves one number per example.",
+)
+KL_SUM = "The KL of independent dimensions is the sum of their KLs: reduce the last axis only, one KL per example."
 
-def check_kl_diag(kl_fn: Callable[[Tensor, Tensor], Tensor]) -> None:
-    """Exercise (notebook 01): ``kl_fn(mu, logvar)`` must return KL(N(mu, diag exp(logvar)) || N(0, I)), shape (N,)."""
+
+def check_kl_diag(kl_fn: Callable[[Tensor, Tensor], Tensor], hint: int = 1) -> None:
+    """Exercise (notebook 01): ``kl_fn(mu, logvar)`` must return KL(N(mu, diag exp(logvar)) || N(0, I)), shape (N,),
+    differentiable in mu and logvar. ``hint=2`` gives a more specific hint."""
     g = torch.Generator().manual_seed(1)
     mu, logvar = torch.randn(2, 6, 4, generator=g, dtype=F64)
-    answer, error = _call(kl_fn, mu.clone(), logvar.clone())
+    answer, error = _call(kl_fn, mu.clone().requires_grad_(True), logvar.clone().requires_grad_(True))
     if error:
-        return report(False, error + " Hint: use the closed form of KL(N(mu, sigma^2) || N(0, 1)) derived in "
-                                     "notebook 01, section 7, written with logvar, summed over the latent "
-                                     "dimensions.")
+        return _fail(error, KL_HINT, hint)
     ref = kl_diag_normal_std_normal(mu, logvar)
     per_dim = 0.5 * (mu**2 + logvar.exp() - 1 - logvar)
     d = mu.shape[-1]
     mistakes = [
-        (per_dim, "you returned one KL per latent dimension, shape (N, d): sum over the latent dimensions with .sum(-1)."),
-        (ref.sum(), "you summed over the batch too: return one KL per example, shape (N,), by summing over dim=-1 only."),
-        (ref.mean(), "you averaged over the batch: return one KL per example, shape (N,), by summing over dim=-1 only."),
-        (per_dim.mean(-1), "you averaged over the latent dimensions: the KL of independent dimensions is their sum (d times larger)."),
-        (-ref, "the sign is flipped: a KL is never negative; compare the sign of each term with the closed "
-               "form in notebook 01, section 7."),
-        (2 * ref, "your answer is twice too large: the formula has a factor 0.5 in front."),
-        (ref / 2, "your answer is half the right value: the factor 0.5 appears once, not twice."),
-        (ref + 0.5 * d, "you left out the -1 inside the sum (your answer is d/2 too large)."),
+        (per_dim, "you returned one KL per latent dimension; the sum over the latent dimensions (the last axis) "
+                  "is missing.", KL_SUM),
+        (per_dim.sum(0), "you summed over the examples (the first axis) instead of the latent dimensions (the last "
+                         "axis).", KL_SUM),
+        (ref.sum(), "you summed over the examples too: one KL per example must remain.", KL_SUM),
+        (ref.mean(), "you averaged over the examples: one KL per example must remain.", KL_SUM),
+        (per_dim.mean(-1), f"you averaged over the latent dimensions, so yours is d = {d} times too small: the KL "
+                           "of independent dimensions is their sum, not their mean.", KL_SUM),
+        (-ref, "the sign is flipped: a KL is never negative. Compare the sign of each of your terms with the "
+               "closed form."),
+        (2 * ref, "off by a constant factor: yours is twice the right value. Look at the constant in front of the "
+                  "sum."),
+        (ref / 2, "off by a constant factor: yours is half the right value. Is the constant in front applied twice?"),
+        (ref + 0.5 * d, f"off by a constant: yours is d/2 = {d / 2:g} larger than the right value for every example. "
+                        "Of the four terms per dimension, the constant one is missing."),
         (0.5 * (mu**2 + (0.5 * logvar).exp() - 1 - 0.5 * logvar).sum(-1),
-         "you used σ where the formula has σ² = exp(logvar): logvar is the log of the variance."),
+         "you used σ where the formula has the variance σ²: logvar is the log of the variance, not of the "
+         "standard deviation."),
         (0.5 * (mu**2 + logvar.exp() - 1 - logvar.exp().log1p()).sum(-1),
-         "the last term is -log σ² = -logvar itself, no further log needed."),
+         "the last term is minus the log of the variance, which is logvar itself: no further log is needed."),
     ]
-    _conclude(_diagnose(answer, ref, mistakes, "kl_fn"),
-              "Your KL matches the closed form, one value per example, never negative.")
+    known = {"d, the number of latent dimensions": d, "N, the number of examples": mu.shape[0]}
+    _judge(answer, ref, mistakes, "kl_fn", "Your KL matches the closed form, one value per example, never negative.",
+           KL_HINT, hint, known=known, grad_from="mu and logvar")
 
 
-def check_elbo_mc(elbo_mc_fn: Callable[[LinearGaussianModel, Tensor, MultivariateNormal, Tensor], Tensor]) -> None:
+ELBO_HINT = Hint(
+    section("01", 2, "Route (a): an identity") + ", the equation that names the ELBO",
+    "The ELBO of one example is an average over the S samples of z (the first axis of z) of two log-densities: "
+    "the model's joint log-density of x and z, minus q's log-density of z. The exercise's statement names the two "
+    "methods that give them. Average over the samples only, so that one value per example remains.",
+)
+
+
+def check_elbo_mc(elbo_mc_fn: Callable[[LinearGaussianModel, Tensor, MultivariateNormal, Tensor], Tensor],
+                  hint: int = 1) -> None:
     """Exercise (notebook 01): ``elbo_mc_fn(model, x, q, z)``, given samples z (S, N, d) from q, returns the
-    Monte Carlo ELBO, the mean over samples of log p(x, z) - log q(z), shape (N,)."""
+    Monte Carlo ELBO, the mean over samples of log p(x, z) - log q(z), shape (N,). ``hint=2`` gives a more specific
+    hint."""
     g = torch.Generator().manual_seed(2)
     model = LinearGaussianModel.random(4, 2, noise_std=0.6, generator=g)
     x = model.sample(3, generator=g)
@@ -65,71 +94,108 @@ def check_elbo_mc(elbo_mc_fn: Callable[[LinearGaussianModel, Tensor, Multivariat
     z = q_mean + 0.3**0.5 * torch.randn(50, 3, 2, generator=g, dtype=F64)
     answer, error = _call(elbo_mc_fn, model, x, q, z)
     if error:
-        return report(False, error + " Hint: the ELBO is the average over samples z ~ q of log p(x, z) - log q(z); "
-                                     "the model and q each have a method for their log-density (notebook 01, "
-                                     "section 2).")
+        return _fail(error, ELBO_HINT, hint)
     joint, log_q = model.log_joint(x, z), q.log_prob(z)
     single = joint - log_q
     ref = single.mean(0)
     mistakes = [
-        (single, "you returned one estimate per sample, shape (S, N): average over the samples with .mean(0)."),
-        (single.mean(), "you averaged over the examples too: return one ELBO per example, shape (N,), with .mean(0)."),
-        (single.mean(1), "you averaged over the wrong axis: samples are along dim 0, examples along dim 1."),
-        (single.sum(0), "you summed over the samples: a Monte Carlo estimate is their mean (yours is S times too large)."),
-        (joint.mean(0), "you left out -log q(z): without it you estimate E_q[log p(x, z)], which is not the ELBO."),
-        ((joint + log_q).mean(0), "log q(z) must be subtracted, not added: ELBO = E_q[log p(x, z) - log q(z)]."),
-        (-ref, "the sign is flipped: the ELBO is E_q[log p(x, z) - log q(z)], a lower bound on log p(x)."),
+        (single, "you returned one estimate per sample: the average over the samples (dimension 0) is missing."),
+        (single.mean(), "you averaged over the examples too: one ELBO per example must remain."),
+        (single.mean(1), "you averaged over the wrong axis: the samples are along dimension 0, the examples along "
+                         "dimension 1."),
+        (single.sum(0), f"you summed over the samples, so yours is S = {z.shape[0]} times too large: a Monte Carlo "
+                        "estimate is their mean."),
+        (joint.mean(0), "the log q(z) term is missing: without it you estimate the expected log joint density, which "
+                        "is not the ELBO."),
+        ((joint + log_q).mean(0), "the log q(z) term has the wrong sign: the ELBO subtracts it."),
+        (-ref, "the sign is flipped: yours is the negative of the ELBO, a lower bound on log p(x)."),
         ((model.log_likelihood(x, z) - log_q).mean(0),
-         "you used log p(x | z) where the formula needs log p(x, z) = log p(x | z) + log p(z): the prior term is missing."),
+         "you used log p(x | z) where the ELBO needs the joint log p(x, z) = log p(x | z) + log p(z): the prior "
+         "term is missing."),
     ]
-    _conclude(_diagnose(answer, ref, mistakes, "elbo_mc_fn"),
-              "Your estimator averages log p(x, z) - log q(z) over the samples, one ELBO per example.")
+    _judge(answer, ref, mistakes, "elbo_mc_fn",
+           "Your estimator averages log p(x, z) - log q(z) over the samples, one ELBO per example.", ELBO_HINT, hint,
+           known={"S, the number of samples": z.shape[0]})
 
 
-POSTERIOR_HINT = "Hint: the model can give you its exact posterior (notebook 01, section 3)."
+POSTERIOR_HINT = Hint(
+    section("01", 3, "A model where everything is exact: probabilistic PCA") + ", the equation for p(z|x)",
+    "The gap log p(x) - ELBO is the KL divergence from q to the posterior p(z|x) (section 2), and a KL is zero only "
+    "between equal distributions. Section 3 derives the posterior's mean and covariance for this model, and says "
+    "which class implements those formulas.",
+)
 
 
-def check_zero_gap_q(model: LinearGaussianModel, x: Tensor, q_mean: object, q_cov: object) -> None:
-    """Exercise (notebook 01): choose q = N(q_mean, q_cov) for which the ELBO of x equals log p(x) exactly."""
+def _wrong_part(answer: Tensor, reference: Tensor, name: str) -> str:
+    """What is wrong with the mean or the covariance of q, if it relates simply to the posterior's."""
+    relation = _relation(answer, reference.expand_as(answer), rtol=1e-6, atol=1e-6)
+    return f" Your {name}: {relation}" if relation else ""
+
+
+def check_zero_gap_q(model: LinearGaussianModel, x: Tensor, q_mean: object, q_cov: object, hint: int = 1) -> None:
+    """Exercise (notebook 01): choose q = N(q_mean, q_cov) for which the ELBO of x equals log p(x) exactly.
+    ``hint=2`` gives a more specific hint."""
     if _unsolved(q_mean, q_cov):
-        return report(False, UNSOLVED)
+        return _fail(UNSOLVED, POSTERIOR_HINT, hint)
     posterior, error = _call(lambda: tuple(model.posterior(x)), culprit="the model")
     if error:
-        return report(False, error + " Pass the check cell's model and x: the 2-D model of section 3 and its "
-                                     "data.")
+        return _fail(error + " Pass the check cell's model and x: the 2-D model of section 3 and its data.", None)
     post_mean, post_cov = posterior
     n, d = post_mean.shape
     if not isinstance(q_mean, Tensor) or not isinstance(q_cov, Tensor):
-        return report(False, "q_mean and q_cov must be torch tensors.")
+        return _fail(f"q_mean and q_cov must be torch tensors, got {type(q_mean).__name__} and "
+                     f"{type(q_cov).__name__}.", POSTERIOR_HINT, hint)
     if q_mean.shape != (n, d) or q_cov.shape not in {(d, d), (n, d, d)}:
-        return report(False, f"q_mean must have shape ({n}, {d}) and q_cov ({d}, {d}); "
-                             f"got {tuple(q_mean.shape)} and {tuple(q_cov.shape)}.")
-    q_mean, q_cov = q_mean.to(F64), q_cov.to(F64)
+        return _fail(f"wrong shape: q_mean must have shape ({n}, {d}) and q_cov ({d}, {d}); "
+                     f"got {tuple(q_mean.shape)} and {tuple(q_cov.shape)}.", POSTERIOR_HINT, hint)
+    q_mean, q_cov = q_mean.detach().to(F64), q_cov.detach().to(F64)
+    if not (torch.isfinite(q_mean).all() and torch.isfinite(q_cov).all()):
+        return _fail("q_mean or q_cov contains NaN or inf.", POSTERIOR_HINT, hint)
     mean_ok = torch.allclose(q_mean, post_mean, atol=1e-6)
     cov_ok = torch.allclose(q_cov, post_cov.expand_as(q_cov), atol=1e-6)
     if mean_ok and cov_ok:
         gap = (model.log_marginal(x) - model.elbo(x, q_mean, q_cov)).abs().max().item()
-        return report(True, f"q is the exact posterior p(z|x), so the gap log p(x) - ELBO = KL is zero (here {gap:.1e}).")
-    if torch.allclose(q_mean, torch.zeros_like(q_mean)) and torch.allclose(q_cov, torch.eye(d, dtype=F64)):
-        return report(False, "that q is the prior p(z) = N(0, I); the gap closes at the posterior p(z|x), "
-                             "which has seen x. " + POSTERIOR_HINT)
+        return report(True, f"q is the exact posterior p(z|x), so the gap log p(x) - ELBO = KL is zero "
+                               f"(here {gap:.1e}).")
+    prior_cov = torch.allclose(q_cov, torch.eye(d, dtype=F64).expand_as(q_cov))
+    if torch.allclose(q_mean, torch.zeros_like(q_mean)) and prior_cov:
+        return _fail("that q is the prior p(z) = N(0, I); the gap closes at a q that has seen x.", POSTERIOR_HINT, hint)
     if mean_ok:
-        return report(False, "the mean is right but the covariance is not: the posterior covariance is "
-                             "(I + WᵀW / σ²)⁻¹, narrower than the prior's.")
+        if prior_cov:
+            wrong = " Your covariance is the prior's, the identity; the posterior has seen x and is narrower."
+        elif torch.allclose(q_cov, torch.linalg.inv(post_cov).expand_as(q_cov), atol=1e-6):
+            wrong = " Your covariance is the posterior's precision: the covariance is its inverse."
+        else:
+            wrong = _wrong_part(q_cov, post_cov, "covariance")
+        return _fail(Problem("the mean is right but the covariance is not." + wrong,
+                             "Section 3 completes the square: the posterior covariance is the inverse of the "
+                             "precision matrix read off there, the same for every data point."), POSTERIOR_HINT, hint)
     if cov_ok:
-        return report(False, "the covariance is right but the mean is not: the posterior mean is Σ Wᵀ (x - b) / σ².")
-    return report(False, "neither the mean nor the covariance is the posterior's; the gap is the KL to p(z|x), "
-                         "so q must equal p(z|x). " + POSTERIOR_HINT)
+        return _fail(Problem("the covariance is right but the mean is not." + _wrong_part(q_mean, post_mean, "mean"),
+                             "Section 3 completes the square: the posterior mean depends on x, through W, b, the "
+                             "noise variance and the posterior covariance."), POSTERIOR_HINT, hint)
+    return _fail("neither the mean nor the covariance is the one that closes the gap. What is the gap equal to?",
+                 POSTERIOR_HINT, hint)
 
 
 GAP_SIGN_FEEDBACK = {
     "positive": (True, "log p(x) - ELBO = KL(q || p(z|x)) > 0 for every q that differs from the posterior."),
-    "negative": (False, "a negative gap would make the ELBO larger than log p(x); the gap is a KL, and a KL is never negative."),
-    "zero": (False, "the gap is zero only when q is exactly the posterior p(z|x); any other q leaves a positive KL."),
-    "either": (False, "the sign is always the same: the gap equals KL(q || p(z|x)), which Gibbs' inequality makes ≥ 0."),
+    "negative": (False, "a negative gap would put the ELBO above log p(x). Can a lower bound lie above what it "
+                        "bounds? Look at what route (a) writes the gap as."),
+    "zero": (False, "a zero gap means the bound is tight. Is it tight for every q, or only for a special one? "
+                    "Look at what route (a) writes the gap as."),
+    "either": (False, "does the sign of the gap really depend on q? Route (a) writes the gap as one quantity: "
+                      "which signs can that quantity take?"),
 }
+GAP_SIGN_HINT = Hint(
+    section("01", 2, "Route (a): an identity") + ", the identity log p(x) = ELBO(q) + KL",
+    "The gap log p(x) - ELBO(q) is a KL divergence between q and the posterior p(z|x). The subsection on Gibbs' "
+    "inequality, at the end of section 2, says which values a KL can take, and when it is zero; here q is not the "
+    "posterior.",
+)
 
 
-def check_gap_sign(answer: str) -> None:
-    """Exercise (notebook 01): predict the sign of log p(x) - ELBO for a q that is not the posterior."""
-    _check_choice(answer, GAP_SIGN_FEEDBACK)
+def check_gap_sign(answer: str, hint: int = 1) -> None:
+    """Exercise (notebook 01): predict the sign of log p(x) - ELBO for a q that is not the posterior.
+    ``hint=2`` gives a more specific hint."""
+    _check_choice(answer, GAP_SIGN_FEEDBACK, GAP_SIGN_HINT, hint)
