@@ -44,7 +44,7 @@ def test_the_guard_returns_the_result_or_one_sentence():
 
 def test_conclude_prints_the_problem_or_the_confirmation(verdict):
     assert verdict(_conclude, None, "fine.") == (True, "✅ Correct. fine.\n")
-    assert verdict(_conclude, "a problem.", "fine.") == (False, "❌ Not yet. A problem.\n")  # capitalised
+    assert verdict(_conclude, "a problem.", "fine.") == (False, "❌ Not yet — a problem.\n")
 
 
 def test_every_checker_is_importable_from_the_package():

@@ -2,7 +2,7 @@
 levels, and the diagnosis of an answer against the reference (shape, sign, a constant factor or offset, a missing
 sum or mean, NaN, an unfinished or detached result, and the typical mistakes each checker lists).
 
-A checker prints one verdict ("✅ Correct. ..." or "❌ Not yet. ..."), returns None and never raises:
+A checker prints one verdict ("✅ Correct. ..." or "❌ Not yet — ..."), returns None and never raises:
 whatever the student's code (or an object passed in its place) does is caught by :func:`_call` and reported in
 one sentence.
 A wrong answer gets what is wrong and a hint. With ``hint=1`` (the default) the hint says where the notebook
@@ -24,7 +24,8 @@ F64 = torch.float64
 #: The verdict on a student copy's placeholder ``...``.
 UNSOLVED = "the exercise is not solved yet: replace `...` with your answer in the cell above and run it again."
 #: The verdict on a student copy's stub, a function that raises ``NotImplementedError``.
-UNSOLVED_STUB = "the exercise is not solved yet: replace the `raise NotImplementedError` line with your code."
+UNSOLVED_STUB = ("the exercise is not solved yet: your function is not written yet. "
+                 "Replace the `raise NotImplementedError` line with your code.")
 #: Who is blamed when an exception comes out of the student's own function.
 YOUR_CODE = "your code"
 #: How a student asks for the second hint level.
@@ -61,13 +62,11 @@ class Problem(NamedTuple):
 
 
 def report(passed: bool, message: str) -> None:
-    """Print a checker's verdict: a confirmation, or 'Not yet' with the diagnosis.
+    """Print a checker's verdict: a confirmation, or 'Not yet —' and the diagnosis.
 
     Checkers return nothing, so a check cell shows only this sentence.
     """
-    if not passed:  # a diagnosis is a sentence of its own after "Not yet."
-        message = message[:1].upper() + message[1:]
-    print(("✅ Correct. " if passed else "❌ Not yet. ") + message)
+    print(("✅ Correct. " if passed else "❌ Not yet — ") + message)
 
 
 def _level(hint: object) -> int:
