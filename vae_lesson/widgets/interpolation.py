@@ -14,7 +14,7 @@ from vae_lesson.latent import INTERPOLATION_MODES, decode_images, interpolate, t
 from vae_lesson.models import VAE
 from vae_lesson.plots import digit_pixels, png_bytes
 from vae_lesson.widgets.inputs import WidgetInputError, _check_vae, _MessageArea, _ReportsInput, _test_set, parse_index
-from vae_lesson.widgets.rendering import SLIDER_WIDTH, image_row, locked, show_png
+from vae_lesson.widgets.rendering import SLIDER_STYLE, SLIDER_WIDTH, image_row, locked, show_png
 
 MARK_COLOUR = (255, 127, 14)  # matplotlib's tab:orange: the frame of the strip nearest the slider's t
 GAP = 2  # white columns between the strip's frames (digit_pixels' default)
@@ -52,7 +52,7 @@ class Interpolator(_ReportsInput):
         self.images = None if images is None else _test_set(images, None)[0]
         self.t = widgets.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.01, description="t",
                                      continuous_update=True, readout_format=".2f",
-                                     layout=widgets.Layout(width=SLIDER_WIDTH))
+                                     layout=widgets.Layout(width=SLIDER_WIDTH), style=SLIDER_STYLE)
         self.mode = widgets.ToggleButtons(options=list(INTERPOLATION_MODES), value="linear", description="path")
         self.index_a = widgets.Text(description="from #", continuous_update=False)
         self.index_b = widgets.Text(description="to #", continuous_update=False)

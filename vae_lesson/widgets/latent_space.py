@@ -34,7 +34,7 @@ from vae_lesson.widgets.inputs import (
     parse_numbers,
 )
 from vae_lesson.widgets.interpolation import Interpolator
-from vae_lesson.widgets.rendering import SLIDER_WIDTH, image_row, locked, on_step, show_png
+from vae_lesson.widgets.rendering import SLIDER_STYLE, SLIDER_WIDTH, image_row, locked, on_step, show_png
 from vae_lesson.widgets.scatter import LatentScatter
 
 __all__ = ["DigitEncoder", "Interpolator", "LatentExplorer", "LatentScatter"]
@@ -70,7 +70,8 @@ class LatentExplorer(_ReportsInput):
         self.limit, self.scale = float(slider_limit), scale
         self.sliders = [
             widgets.FloatSlider(value=0.0, min=-self.limit, max=self.limit, step=0.01, description=f"z[{j}]",
-                                continuous_update=True, readout_format=".2f", layout=widgets.Layout(width=SLIDER_WIDTH))
+                                continuous_update=True, readout_format=".2f", layout=widgets.Layout(width=SLIDER_WIDTH),
+                                style=SLIDER_STYLE)
             for j in self.dims
         ]
         self.index_box = widgets.Text(description="digit #", continuous_update=False,

@@ -20,9 +20,11 @@ import ipywidgets as widgets
 
 Method = TypeVar("Method", bound=Callable[..., Any])
 
-# A slider's whole width (label, track, readout): ipywidgets' default leaves a track of about 120 px, where a
-# 60 px drag crosses half the range of a latent coordinate; this leaves about 260 px.
-SLIDER_WIDTH = "440px"
+# A slider's whole width (label, track, readout) and its label's: ipywidgets' defaults leave a track of about 120 px,
+# where a 60 px drag crosses half the range of a latent coordinate; these leave about 260 px, and the 2-D explorer's
+# sliders, digit and latent scatter still fit side by side in a laptop's notebook.
+SLIDER_WIDTH = "400px"
+SLIDER_STYLE = {"description_width": "40px"}  # room for "z[31]" or "t"
 
 
 def locked(method: Method) -> Method:
