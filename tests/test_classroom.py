@@ -1,6 +1,7 @@
 """The classroom kit: student copies keep no solution, every exercise has one checker, a copy with the solutions
 pasted back is the teacher's notebook again, each copy runs up to its first exercise and stops there with the
-checker's "not solved yet", and the navigation links at the top of every notebook are current."""
+checker's "not solved yet", and the navigation links at the top of every notebook are current.
+(The answers to "Check your understanding", which student copies leave out by default: tests/test_answers.py.)"""
 
 import ast
 import re
@@ -11,7 +12,7 @@ import pytest
 from nbclient import NotebookClient
 
 from vae_lesson import classroom
-from vae_lesson.classroom import COURSE, CHECKER_CALL, is_solution, paste_solutions, student_copy
+from vae_lesson.classroom import COURSE, CHECKER_CALL, is_answer, is_solution, paste_solutions, student_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = [name for name, _ in COURSE]
@@ -70,8 +71,10 @@ def test_every_exercise_has_exactly_one_checker_right_after_it(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_pasting_the_solutions_back_gives_the_teacher_notebook(name):
     nb = teacher(name)
-    restored = paste_solutions(student_copy(nb), nb)
+    restored = paste_solutions(student_copy(nb, with_answers=True), nb)
     assert [cell.source for cell in restored.cells] == [cell.source for cell in nb.cells]
+    without_answers = paste_solutions(student_copy(nb), nb)
+    assert [cell.source for cell in without_answers.cells] == [cell.source for cell in nb.cells if not is_answer(cell)]
     # and the teacher's notebook runs end to end: nbval runs it in this same test session
 
 
@@ -125,7 +128,8 @@ WITH_EXERCISES = [name for name in NAMES if any(is_solution(cell) for cell in te
 
 def test_notebooks_without_exercises_are_copied_unchanged():
     for name in set(NAMES) - set(WITH_EXERCISES):
-        assert student_copy(teacher(name)) == teacher(name)
+        assert student_copy(teacher(name), with_answers=True) == teacher(name)
+        assert student_copy(teacher(name)).cells == [cell for cell in teacher(name).cells if not is_answer(cell)]
     assert len(WITH_EXERCISES) == 5  # notebooks 01-05; 00 has none
 
 
@@ -139,4 +143,4 @@ def test_student_copy_runs_to_its_first_exercise_and_the_checker_says_what_to_do
                             resources={"metadata": {"path": str(ROOT / "notebooks")}})
     client.execute()  # raises if any cell before the checker fails
     verdict = "".join(out.get("text", "") for out in student.cells[checker].outputs)
-    assert verdict.startswith("❌ Not yet.") and "not solved yet" in verdict, verdict
+    assert verdict.startswith("❌ Not yet —") and "not solved yet" in verdict, verdict

@@ -3,6 +3,8 @@
 ``python -m vae_lesson.classroom student-copies OUTDIR`` writes a copy of every notebook in which each cell
 tagged ``solution`` becomes a stub: a function keeps its signature and raises ``NotImplementedError``; a variable
 becomes ``name = ...``. The exercise checker right after it then says "not solved yet" instead of a traceback.
+The answers to "Check your understanding" (markdown cells tagged ``answer``) are left out unless ``--with-answers``
+is given.
 ``python -m vae_lesson.classroom navigation`` rewrites the Binder badge and the previous/next/start links at the
 top of every notebook from ``COURSE``; ``--check`` only reports whether they are current (a test runs it).
 Instructors: see ``notebooks/INSTRUCTOR.md``.
@@ -23,6 +25,7 @@ import nbformat
 from vae_lesson.files import atomic_writer, require_file
 
 SOLUTION_TAG = "solution"
+ANSWER_TAG = "answer"  # a markdown cell with the collapsed answer to one "Check your understanding" question
 EXERCISE_TAG = "exercise"  # what a solution cell is tagged in a student copy
 STUB_MARK = "# YOUR CODE HERE"
 CHECKER_CALL = re.compile(r"\bchecks\.check_\w+\(")
@@ -83,10 +86,19 @@ def is_solution(cell: nbformat.NotebookNode) -> bool:
     return cell.cell_type == "code" and SOLUTION_TAG in cell.metadata.get("tags", [])
 
 
-def student_copy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+def is_answer(cell: nbformat.NotebookNode) -> bool:
+    """Whether ``cell`` is the collapsed answer to a "Check your understanding" question (kept out of student
+    copies unless asked for)."""
+    return cell.cell_type == "markdown" and ANSWER_TAG in cell.metadata.get("tags", [])
+
+
+def student_copy(nb: nbformat.NotebookNode, with_answers: bool = False) -> nbformat.NotebookNode:
     """A copy of a notebook with every solution cell replaced by its stub, tagged ``exercise``, without outputs;
-    the checker cell after it loses its stored verdict (it judged the removed solution). All else is kept."""
+    the checker cell after it loses its stored verdict (it judged the removed solution). The answer cells (tagged
+    ``answer``) are dropped unless ``with_answers``. All else is kept."""
     copied = copy.deepcopy(nb)
+    if not with_answers:
+        copied.cells = [cell for cell in copied.cells if not is_answer(cell)]
     clear_next_checker = False
     for cell in copied.cells:
         if is_solution(cell):
@@ -116,10 +128,12 @@ def write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
         nbformat.write(nb, handle)
 
 
-def write_student_copies(out_dir: Path, notebooks_dir: Path | None = None) -> list[Path]:
+def write_student_copies(out_dir: Path, notebooks_dir: Path | None = None,
+                         with_answers: bool = False) -> list[Path]:
     """Write the student copy of every course notebook into ``out_dir``; returns the paths written.
 
     ``out_dir`` must not be the notebooks folder itself: a student copy never overwrites the teacher's notebook.
+    The answers to "Check your understanding" are kept only with ``with_answers=True``.
     """
     notebooks_dir = Path(notebooks_dir or default_notebooks_dir()).resolve()
     out_dir = Path(out_dir).resolve()
@@ -129,7 +143,7 @@ def write_student_copies(out_dir: Path, notebooks_dir: Path | None = None) -> li
     for name, _ in COURSE:
         source = require_file(notebooks_dir / name, "notebook", "Pass the folder that holds the course's notebooks.")
         target = out_dir / name
-        write_notebook(student_copy(nbformat.read(source, as_version=4)), target)
+        write_notebook(student_copy(nbformat.read(source, as_version=4), with_answers), target)
         written.append(target)
     return written
 
@@ -186,12 +200,14 @@ def main(argv: list[str] | None = None) -> int:
     copies = commands.add_parser("student-copies", help="write student copies of every notebook into OUTDIR")
     copies.add_argument("outdir", type=Path)
     copies.add_argument("--notebooks", type=Path, default=None, help="the course's notebooks folder")
+    copies.add_argument("--with-answers", action="store_true",
+                        help='keep the answers to "Check your understanding" (left out by default)')
     nav = commands.add_parser("navigation", help="rewrite the links at the top of every notebook")
     nav.add_argument("--notebooks", type=Path, default=None)
     nav.add_argument("--check", action="store_true", help="only report notebooks whose links are not current")
     args = parser.parse_args(argv)
     if args.command == "student-copies":
-        for path in write_student_copies(args.outdir, args.notebooks):
+        for path in write_student_copies(args.outdir, args.notebooks, with_answers=args.with_answers):
             print(f"wrote {path}")
         return 0
     stale = update_navigation(args.notebooks, check=args.check)
