@@ -47,9 +47,9 @@ def check_slerp(slerp_fn: Callable[[Tensor, Tensor, float], Tensor], hint: int =
     v = v - torch.dot(v, u) * u
     v = v / v.norm()
     angle = math.radians(150.0)
-    z_a, z_b = 1.2 * u, 3.0 * (math.cos(angle) * u + math.sin(angle) * v)
-    u_a, u_b = z_a / z_a.norm(), z_b / z_b.norm()
-    omega = torch.arccos(torch.dot(u_a, u_b))
+    u_a, u_b = u, math.cos(angle) * u + math.sin(angle) * v  # the unit directions, known by construction
+    z_a, z_b = 1.2 * u_a, 3.0 * u_b
+    omega = torch.tensor(angle, dtype=F64)
 
     def arc(t: float, a: Tensor = u_a, b: Tensor = u_b) -> Tensor:  # Shoemake's weights on two vectors
         return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
