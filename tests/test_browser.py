@@ -23,6 +23,7 @@ their absence is a failure.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -93,12 +94,13 @@ def screenshots() -> Path:
     print(f"\nscreenshots of the widgets in JupyterLab, and timings.json: {folder}")
 
 
-@pytest.fixture(scope="module")
-def jupyter_lab():
-    """A JupyterLab server on temporary copies of the widget notebooks; yields (base URL, token, folder)."""
+@contextlib.contextmanager
+def jupyter_lab_server(notebooks: list[Path]):
+    """A JupyterLab server on temporary copies of ``notebooks``; yields (base URL, token, folder).
+    Also used by benchmarks/browser_latency.py."""
     folder = Path(tempfile.mkdtemp(prefix="vae-lesson-browser-"))
     (folder / "course").mkdir()  # what JupyterLab serves: only the notebooks, as a student would see them
-    for path in WIDGET_NOTEBOOKS:
+    for path in notebooks:
         shutil.copy(path, folder / "course" / path.name)
     settings = folder / "settings" / "@jupyterlab"
     (settings / "notebook-extension").mkdir(parents=True)
@@ -140,15 +142,12 @@ def jupyter_lab():
         log.close()
 
 
-@pytest.fixture(scope="module")
-def browser(jupyter_lab):
-    """A headless chromium (a fresh profile) driven by Playwright; yields the browser context."""
-    _need(Path(CHROMIUM).exists(), f"{CHROMIUM} is not installed (apt install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _need(False, "Playwright for Python is not installed (pip install playwright)")
-    _, _, folder = jupyter_lab
+@contextlib.contextmanager
+def chromium_context(folder: Path):
+    """A headless chromium with a fresh profile in ``folder``, driven by Playwright; yields the browser context.
+    Also used by benchmarks/browser_latency.py."""
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as playwright:
         # a persistent context is how Playwright takes a fresh --user-data-dir
         context = playwright.chromium.launch_persistent_context(
@@ -161,6 +160,25 @@ def browser(jupyter_lab):
             yield context
         finally:
             context.close()
+
+
+@pytest.fixture(scope="module")
+def jupyter_lab():
+    """A JupyterLab server on temporary copies of the widget notebooks; yields (base URL, token, folder)."""
+    with jupyter_lab_server(WIDGET_NOTEBOOKS) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser(jupyter_lab):
+    """A headless chromium (a fresh profile) driven by Playwright; yields the browser context."""
+    _need(Path(CHROMIUM).exists(), f"{CHROMIUM} is not installed (apt install chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        _need(False, "Playwright for Python is not installed (pip install playwright)")
+    with chromium_context(jupyter_lab[2]) as context:
+        yield context
 
 
 CELL_STATE = """() => {
