@@ -57,14 +57,25 @@ def measure(moves: int) -> dict[str, list[float]]:
         cell = page.locator(".jp-Cell").filter(has=page.locator(".widget-slider")).first
         cell.scroll_into_view_if_needed()
         page.evaluate(OBSERVE, cell.locator("img.widget-image").first.element_handle())
-        track = cell.locator(".widget-slider").first.locator(".noUi-target").bounding_box()
-        for i in range(moves):
-            # positions spread over the track, never the same twice in a row: each click moves z[0]
-            fraction = 0.1 + 0.8 * ((i * 7) % moves) / max(1, moves - 1)
+        slider = cell.locator(".widget-slider").first
+        track, readout = slider.locator(".noUi-target").bounding_box(), slider.locator(".widget-readout")
+        attempt = 0
+        while page.evaluate("() => window.__latency.length") < moves:
+            attempt += 1
+            if attempt > 3 * moves:
+                raise RuntimeError(f"only {page.evaluate('() => window.__latency.length')} of {attempt} clicks moved z[0]")
+            # positions spread over the track, far apart from one click to the next: each click moves z[0]
+            fraction = 0.05 + 0.9 * ((attempt * 7) % 41) / 40
+            count, value = page.evaluate("() => window.__latency.length"), readout.inner_text()
             page.mouse.click(track["x"] + fraction * track["width"], track["y"] + track["height"] / 2)
-            page.wait_for_function(f"() => window.__latency.length >= {i + 1}", timeout=30_000)
-            page.wait_for_timeout(100)  # let the kernel go idle: one move at a time, as a student clicks
-        records = page.evaluate("() => window.__latency")
+            try:
+                page.wait_for_function(f"() => window.__latency.length > {count}", timeout=10_000)
+            except Exception:
+                if readout.inner_text() == value:  # the click landed on the handle itself: nothing moved
+                    continue
+                raise
+            page.wait_for_timeout(300)  # let the kernel go idle: one move at a time, as a student clicks
+        records = page.evaluate("() => window.__latency")[:moves]
     return {key: [r[key] for r in records] for key in ("changed", "painted")}
 
 
