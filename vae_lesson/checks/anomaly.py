@@ -35,8 +35,9 @@ def check_auroc(auroc_fn: Callable[[Tensor, Tensor], float], hint: int = 1) -> N
     unfinished = _unfinished(answer, "auroc_fn")
     if unfinished:
         return _fail(unfinished, AUROC_HINT, hint)
-    greater = (scores_out[:, None] > scores_in[None, :]).double()
-    equal = (scores_out[:, None] == scores_in[None, :]).double()
+    # every (anomaly, normal) pair: for the diagnosis of ties and of a missing division below
+    out_column, in_row = scores_out.unsqueeze(1), scores_in.unsqueeze(0)
+    greater, equal = (out_column > in_row).to(F64), (out_column == in_row).to(F64)
     ref = torch.tensor(auroc(scores_in, scores_out), dtype=F64)  # the package's AUROC (from ranks)
     try:
         value = torch.as_tensor(answer, dtype=F64).reshape(())
