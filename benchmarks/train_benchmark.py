@@ -3,10 +3,12 @@
 1. the training throughput of ``vae_lesson.train.fit`` (examples/s) and its achieved GFLOP/s as a fraction of
    a large float32 matmul's GFLOP/s measured in the same run, and the ratio against a reference loop that
    feeds the same model item by item through a ``torch.utils.data.DataLoader``;
-2. a long run: the model trained for a fixed wall-clock budget, then the test NLL by L_5000 over all 10,000
+2. notebook 03's default run against pytorch/examples' ``vae/main.py`` recipe given the same training time, both
+   scored by -L_1000 on the same 1,000 random test images;
+3. a long run: the model trained for a fixed wall-clock budget, then the test NLL by L_5000 over all 10,000
    test images, with its standard error.
 
-Usage:  python benchmarks/train_benchmark.py [--budget SECONDS] [--skip-long]
+Usage:  python benchmarks/train_benchmark.py [--budget SECONDS] [--skip-throughput] [--skip-minute] [--skip-long]
 Medians are quoted. Nothing here is a test: timings depend on the machine and on what else runs on it.
 """
 
@@ -21,11 +23,11 @@ import time
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from vae_lesson.data import binarize, binarized_test_set, load_mnist
-from vae_lesson.elbo import elbo
+from vae_lesson.data import batches, binarize, binarized_test_set, load_mnist, test_subset
+from vae_lesson.elbo import elbo, iwae_bound
 from vae_lesson.evaluation import active_units, evaluate, nll_estimate
 from vae_lesson.models import COURSE_ACTIVATION, COURSE_HIDDEN, VAE
-from vae_lesson.train import COURSE_RECIPE, fit
+from vae_lesson.train import COURSE_RECIPE, NOTEBOOK_03_EPOCHS, fit
 
 MODEL = {"latent_dim": 32, "hidden": COURSE_HIDDEN, "activation": COURSE_ACTIVATION}  # the course's model (notebook 03)
 BATCH_SIZE = COURSE_RECIPE["batch_size"]
@@ -108,6 +110,43 @@ def throughput(x: torch.Tensor, rounds: int = 5) -> dict[str, list[float]]:
     return rows
 
 
+#: Where a training step's time goes, by operator (torch.profiler's names), grouped for the profile.
+PROFILE_GROUPS = {
+    "matrix products (forward and backward of the Linear layers)": ("aten::mm", "aten::addmm"),
+    "Adam's update (fused)": ("aten::_fused_adam_",),
+    "binarization (random words, thresholds, comparison)": ("aten::randint", "aten::random_", "aten::lt",
+                                                            "aten::round_", "aten::sub_"),
+    "loss: Bernoulli log-likelihood and its gradient": ("aten::binary_cross_entropy_with_logits",
+                                                        "aten::log_sigmoid_forward", "aten::log_sigmoid_backward",
+                                                        "aten::sigmoid", "aten::binary_cross_entropy_with_logits_backward"),
+    "ReLU and its gradient": ("aten::relu", "aten::clamp_min", "aten::threshold_backward"),
+}
+
+
+def profile_fit(x: torch.Tensor, steps: int = 200) -> None:
+    """Profile ``steps`` steps of fit (torch.profiler, CPU) and print the share of each group of operators in the
+    wall-clock time of those steps; the rest is the other small operators, autograd's bookkeeping and Python."""
+    from torch.profiler import ProfilerActivity, profile
+
+    torch.manual_seed(0)
+    model = VAE(**MODEL)
+    fit(model, x[:5000], 1, progress=False)  # warm-up
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        start = time.perf_counter()
+        fit(model, x[: steps * BATCH_SIZE], 1, lr_final=None, kl_warmup_epochs=0, progress=False)
+        wall = time.perf_counter() - start
+    self_us = {event.key: event.self_cpu_time_total for event in prof.key_averages()}
+    print(f"\n## Profile of {steps} steps of fit (torch.profiler; self time of the operators, share of the wall "
+          f"clock, {wall / steps * 1e3:.2f} ms per step under the profiler)")
+    accounted = 0.0
+    for label, names in PROFILE_GROUPS.items():
+        share = sum(self_us.get(name, 0.0) for name in names) / 1e6 / wall
+        accounted += share
+        print(f"{share:6.1%}  {label}")
+    print(f"{1 - accounted:6.1%}  everything else: other small operators (reparameterization, KL, sums, views, "
+          f"copies), autograd's bookkeeping, the Python loop", flush=True)
+
+
 def epoch_seconds(x: torch.Tensor, model_args: dict, batch_size: int, lr: float, rounds: int = 3) -> float:
     """Median seconds per training epoch of a model, measured now (the long run plans its epochs from it)."""
     torch.manual_seed(0)
@@ -118,6 +157,67 @@ def epoch_seconds(x: torch.Tensor, model_args: dict, batch_size: int, lr: float,
         fit(model, x[:10000], 1, batch_size=batch_size, lr=lr, progress=False)
         times.append((time.perf_counter() - start) * len(x) / 10000)
     return statistics.median(times)
+
+
+class PeerRecipe:
+    """pytorch/examples' ``vae/main.py`` as published: a 784-400-20 ReLU VAE (the same layers as
+    ``VAE(20, hidden=(400,))``), Adam at lr 1e-3, batch 128, shuffled, trained on grey levels with
+    ``binary_cross_entropy(..., reduction="sum")`` plus the KL, summed over the batch. Its own model class is rebuilt
+    here from ours, layer for layer; the loss and the data are its own."""
+
+    def __init__(self, x: torch.Tensor, seed: int = 0) -> None:
+        torch.manual_seed(seed)
+        self.model = VAE(latent_dim=20, hidden=(400,), activation="relu")
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
+        self.x = x.reshape(len(x), -1)
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def train_for(self, seconds: float) -> int:
+        """Train until ``seconds`` of wall-clock time have passed (checked after every step); return the number
+        of steps taken."""
+        steps, start = 0, time.perf_counter()
+        self.model.train()
+        while True:
+            for grey in batches(self.x, 128, generator=self.generator):
+                mu, logvar = self.model.encode(grey)
+                z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+                recon = torch.sigmoid(self.model.decode(z))
+                bce = torch.nn.functional.binary_cross_entropy(recon, grey, reduction="sum")
+                kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+                self.optimizer.zero_grad()
+                (bce + kld).backward()
+                self.optimizer.step()
+                steps += 1
+                if time.perf_counter() - start >= seconds:
+                    self.model.eval()
+                    return steps
+
+
+def minute_comparison(x_train: torch.Tensor, eval_images: int = 1000, k: int = 1000) -> None:
+    """Notebook 03's default run (its recipe and epoch count, as in the notebook) against pytorch/examples' recipe
+    given the same wall-clock training time, measured now, one after the other; both scored by -L_k on the same
+    seeded random subset of the test set, binarized once with seed 0, with the same samples' seed."""
+    epochs = NOTEBOOK_03_EPOCHS
+    torch.manual_seed(0)
+    course = VAE(**MODEL)
+    course.init_output_bias(x_train)  # as notebook 03 does before training
+    print(f"\n## Notebook 03's default run against pytorch/examples' vae/main.py, the same training time", flush=True)
+    history = fit(course, x_train, epochs, generator=torch.Generator().manual_seed(0), progress=False)
+    seconds = history.seconds[-1]
+    peer = PeerRecipe(x_train)
+    steps = peer.train_for(seconds)
+    test = binarized_test_set(seed=0)[test_subset(eval_images, seed=1)]
+    scores = {}
+    for name, model in [("course", course), ("peer", peer.model)]:
+        bound = iwae_bound(model, test, k, generator=torch.Generator().manual_seed(2))
+        scores[name] = (-bound.mean().item(), bound.std().item() / len(bound) ** 0.5)
+    recipe = ", ".join(f"{key} {value}" for key, value in COURSE_RECIPE.items())
+    print(f"course: {MODEL}, {recipe}; {epochs} epochs in {seconds:.1f} s: "
+          f"NLL (-L_{k}, {eval_images:,} random test images) {scores['course'][0]:.2f} ± {scores['course'][1]:.2f} nats")
+    print(f"peer: 784-400-20 ReLU, Adam 1e-3, batch 128, grey levels; {steps} steps ({steps * 128 / len(x_train):.1f} "
+          f"epochs) in the same {seconds:.1f} s: NLL {scores['peer'][0]:.2f} ± {scores['peer'][1]:.2f} nats")
+    print(f"course better by {scores['peer'][0] - scores['course'][0]:.2f} nats (paired: same images, same seeds)",
+          flush=True)
 
 
 def long_run(x_train: torch.Tensor, budget: float) -> None:
@@ -147,7 +247,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--budget", type=float, default=600.0, help="wall-clock training budget of the long run, s")
     parser.add_argument("--skip-long", action="store_true", help="only the throughput part")
-    parser.add_argument("--skip-throughput", action="store_true", help="only the long run")
+    parser.add_argument("--skip-throughput", action="store_true", help="skip the throughput part")
+    parser.add_argument("--skip-minute", action="store_true", help="skip notebook 03's run against the peer recipe")
     args = parser.parse_args()
     x_train, _ = load_mnist("train")
     print(f"# vae_lesson training benchmark\nmachine: {platform.machine()}, {os.cpu_count()} CPUs, torch "
@@ -155,6 +256,9 @@ def main() -> None:
 
     if not args.skip_throughput:
         report_throughput(x_train)
+        profile_fit(x_train)
+    if not args.skip_minute:
+        minute_comparison(x_train)
     if not args.skip_long:
         long_run(x_train, args.budget)
 

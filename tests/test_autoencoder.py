@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from vae_lesson import latent
 from vae_lesson.autoencoder import Autoencoder, hole_fraction, nearest_code_distances, reconstruction_loss, train_autoencoder
 from vae_lesson.train import TrainingDivergedError
 
@@ -65,6 +66,25 @@ def test_nearest_code_distances_against_brute_force():
     assert torch.allclose(nearest_code_distances(points, codes), brute, atol=1e-6)
     with pytest.raises(ValueError, match="same d"):
         nearest_code_distances(points, codes[:, :2])
+
+
+@pytest.mark.parametrize("block_rows", [1, 3, 1024])
+def test_nearest_distances_in_blocks_against_brute_force(monkeypatch, block_rows):
+    # blocks of 1 and 3 rows cross block boundaries (and the self-distance bookkeeping) many times
+    monkeypatch.setattr(latent, "DISTANCE_BLOCK_ROWS", block_rows)
+    g = torch.Generator().manual_seed(1)
+    points, codes = torch.randn(10, 2, generator=g, dtype=torch.float64), torch.randn(8, 2, generator=g, dtype=torch.float64)
+    brute = torch.tensor([min(float((p - c).norm()) for c in codes) for p in points], dtype=torch.float64)
+    assert torch.allclose(latent.nearest_code_distances(points, codes), brute, atol=1e-12)
+    brute_self = torch.tensor([min(float((codes[i] - codes[j]).norm()) for j in range(len(codes)) if j != i)
+                               for i in range(len(codes))], dtype=torch.float64)
+    assert torch.allclose(latent.nearest_other_code_distances(codes), brute_self, atol=1e-12)
+    with pytest.raises(ValueError, match="at least two"):
+        latent.nearest_other_code_distances(codes[:1])
+    radius = float(brute_self.median())
+    brute_counts = torch.tensor([sum(int(float((codes[i] - codes[j]).norm()) < radius) for j in range(len(codes)) if j != i)
+                                 for i in range(len(codes))])
+    assert torch.equal(latent.neighbour_counts(codes, radius), brute_counts)
 
 
 def test_hole_fraction_on_a_grid():

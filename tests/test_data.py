@@ -187,3 +187,13 @@ def test_binarized_test_set_is_one_fixed_binary_draw_of_the_whole_test_set():
     assert b.shape == (10_000, 784) and set(b.unique().tolist()) <= {0.0, 1.0}
     assert torch.equal(b, data.binarized_test_set(0)) and not torch.equal(b, data.binarized_test_set(1))
     assert abs(b.mean().item() - x.mean().item()) < 0.002  # on as often as the intensities say
+
+
+def test_binarize_in_blocks_draws_what_one_block_draws(monkeypatch):
+    # large inputs are binarized block by block to save memory; every block boundary is a multiple of 4 pixels,
+    # so the random words, and hence the binary images, must be exactly those of one call over all pixels
+    x = torch.rand(37, 784, generator=torch.Generator().manual_seed(2))
+    whole = data.binarize(x, torch.Generator().manual_seed(5))
+    monkeypatch.setattr(data, "BINARIZE_BLOCK_PIXELS", 4 * 1001)
+    assert torch.equal(data.binarize(x, torch.Generator().manual_seed(5)), whole)
+    assert torch.equal(data.binarize(x[:5], torch.Generator().manual_seed(5)), whole[:5])  # a prefix of the stream

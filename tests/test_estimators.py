@@ -166,3 +166,22 @@ def test_surrogate_value_is_the_elbo_and_variances_rank(tiny_vae_and_batch):
     assert variances["reparam"] < variances["score+baseline"] < variances["score"]
     with pytest.raises(ValueError, match="estimator must be one of"):
         surrogate_elbo(model, x, "pathwise")
+
+
+def test_encoder_gradient_variance_equals_the_variance_of_the_stacked_draws():
+    # the streaming (Welford) accumulation must give the textbook unbiased variance of the same draws
+    torch.manual_seed(0)
+    model = VAE(latent_dim=3, hidden=(16,))
+    x = (torch.rand(8, 784, generator=torch.Generator().manual_seed(1)) < 0.3).double()
+    model = model.double()
+    params = list(model.encoder.parameters())
+    draws = []
+    generator = torch.Generator().manual_seed(5)
+    for _ in range(25):
+        surrogate, _ = surrogate_elbo(model, x, "score", generator)
+        draws.append(torch.cat([g.reshape(-1) for g in torch.autograd.grad(surrogate, params)]))
+    expected = torch.stack(draws).var(0).sum().item()
+    got = encoder_gradient_variance(model, x, "score", 25, torch.Generator().manual_seed(5))
+    assert got == pytest.approx(expected, rel=1e-10)
+    with pytest.raises(ValueError, match="at least 2"):
+        encoder_gradient_variance(model, x, "score", 1)

@@ -52,3 +52,21 @@ def test_bad_inputs(tiny):
         VAE(2, activation="sigmoid")
     with pytest.raises(ValueError, match="num_samples"):
         elbo(model, x, num_samples=0)
+
+
+def test_init_output_bias_makes_the_untrained_decoder_draw_the_mean_image():
+    g = torch.Generator().manual_seed(0)
+    images = torch.rand(50, 28, 28, generator=g) * (torch.rand(50, 28, 28, generator=g) < 0.3)
+    images[:, 0, :] = 0.0  # a row of pixels that are paper in every image: its log-odds would be minus infinity
+    model = VAE(latent_dim=2, hidden=(8,))
+    model.init_output_bias(images)
+    with torch.no_grad():
+        model.decoder[-1].weight.zero_()  # only the bias is left: the decoder's probabilities are sigmoid(bias)
+        probabilities = torch.sigmoid(model.decode(torch.randn(3, 2))).double()
+    expected = images.reshape(50, -1).double().mean(0).clamp(1e-3, 1 - 1e-3)  # computed independently of the method
+    assert torch.allclose(probabilities, expected.expand(3, -1), atol=1e-6)
+    assert torch.isfinite(model.decoder[-1].bias).all()
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        model.init_output_bias(images * 255)
+    with pytest.raises(ValueError, match="clip"):
+        model.init_output_bias(images, clip=0.7)

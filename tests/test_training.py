@@ -1,5 +1,7 @@
 """fit, its history, divergence detection, evaluation helpers and checkpoints."""
 
+import math
+
 import pytest
 import torch
 
@@ -101,7 +103,7 @@ def test_fit_follows_the_schedule_epoch_by_epoch(subset, monkeypatch):
     real_check = train.check_not_diverged
     monkeypatch.setattr(train, "check_not_diverged", lambda loss, where, lr: (seen.append((where, lr)),
                                                                              real_check(loss, where, lr)))
-    fit(small_model(), subset[:100], 3, batch_size=100, lr=1e-2, lr_final=1e-4, progress=False)
+    fit(small_model(), subset[:100], 3, batch_size=100, lr=1e-2, lr_final=1e-4, lr_schedule="geometric", progress=False)
     assert [lr for _, lr in seen] == pytest.approx([1e-2, 1e-3, 1e-4])
     seen.clear()
     fit(small_model(), subset[:100], 3, batch_size=100, lr=1e-2, lr_final=1e-4, lr_schedule="cosine", progress=False)
@@ -109,7 +111,7 @@ def test_fit_follows_the_schedule_epoch_by_epoch(subset, monkeypatch):
 
 
 def test_fit_defaults_are_notebook_03s_recipe(subset, monkeypatch):
-    """lr 2e-3 decaying geometrically to 5e-4, KL warm-up over 3 epochs (at most half of a short run)."""
+    """lr 2e-3 decaying to 1e-4 along half a cosine, KL warm-up over two thirds of the epochs (rounded)."""
     seen = []
     real_terms = train._loss_terms
     real_check = train.check_not_diverged
@@ -120,12 +122,12 @@ def test_fit_defaults_are_notebook_03s_recipe(subset, monkeypatch):
     fit(small_model(), subset[:128], 8, progress=False)  # one minibatch of 128 per epoch
     betas = [v for k, v in seen if k == "beta"]
     lrs = [v for k, v in seen if k == "lr"]
-    assert betas == pytest.approx([1 / 3, 2 / 3, 1, 1, 1, 1, 1, 1])
-    assert lrs[0] == pytest.approx(2e-3) and lrs[-1] == pytest.approx(5e-4)
-    assert lrs[4] == pytest.approx(2e-3 * (5e-4 / 2e-3) ** (4 / 7))  # geometric
+    assert betas == pytest.approx([1 / 5, 2 / 5, 3 / 5, 4 / 5, 1, 1, 1, 1])  # round(8 * 2 / 3) = 5 epochs
+    assert lrs[0] == pytest.approx(2e-3) and lrs[-1] == pytest.approx(1e-4)
+    assert lrs[4] == pytest.approx(1e-4 + (2e-3 - 1e-4) * 0.5 * (1 + math.cos(math.pi * 4 / 7)))  # cosine
     seen.clear()
     fit(small_model(), subset[:128], 2, progress=False)
-    assert [v for k, v in seen if k == "beta"] == [1.0, 1.0]  # a 2-epoch run warms up over 2 // 2 = 1 epoch
+    assert [v for k, v in seen if k == "beta"] == [1.0, 1.0]  # a 2-epoch run warms up over round(4 / 3) = 1 epoch
 
 
 def test_fit_rejects_bad_arguments(subset):

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vae_lesson.data import batches, binarize
+from vae_lesson.latent import nearest_code_distances, nearest_other_code_distances
 from vae_lesson.models import COURSE_ACTIVATION, IMAGE_PIXELS, flatten_images, mlp
 from vae_lesson.train import check_not_diverged
 
@@ -83,14 +84,6 @@ def train_autoencoder(
     return losses
 
 
-def nearest_code_distances(points: Tensor, codes: Tensor) -> Tensor:
-    """For each of ``points`` (M, d), the Euclidean distance to the nearest of ``codes`` (N, d): (M,)."""
-    if points.ndim != 2 or codes.ndim != 2 or points.shape[1] != codes.shape[1]:
-        raise ValueError(f"points and codes must be (M, d) and (N, d) with the same d, got {tuple(points.shape)} "
-                         f"and {tuple(codes.shape)}.")
-    return torch.cdist(points, codes).min(dim=1).values
-
-
 def hole_fraction(draws: Tensor, codes: Tensor, factor: float = 3.0) -> float:
     """The share of ``draws`` (M, d) that land in a hole between ``codes`` (N, d): farther from every code than
     ``factor`` times the codes' median spacing (the median distance from a code to its nearest other code).
@@ -102,5 +95,5 @@ def hole_fraction(draws: Tensor, codes: Tensor, factor: float = 3.0) -> float:
         raise ValueError("hole_fraction needs at least two codes to measure their spacing.")
     if not factor > 0:
         raise ValueError(f"factor must be positive, got {factor!r}.")
-    spacing = torch.cdist(codes, codes).fill_diagonal_(float("inf")).min(dim=1).values.median()
+    spacing = nearest_other_code_distances(codes).median()
     return (nearest_code_distances(draws, codes) > factor * spacing).float().mean().item()

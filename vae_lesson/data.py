@@ -87,24 +87,27 @@ def _verify(path: Path, expected: EmbeddedFile) -> None:
         )
 
 
-@functools.lru_cache(maxsize=4)
-def _read_arrays(path: str, size: int, mtime_ns: int, expected: EmbeddedFile) -> dict[str, np.ndarray]:
-    """Verify and decompress an ``.npz`` once per process (keyed by path, size and mtime)."""
+@functools.lru_cache(maxsize=8)
+def _verified(path: str, size: int, mtime_ns: int, expected: EmbeddedFile) -> None:
+    """Check an ``.npz`` file's size and sha256 once per process (keyed by path, size and mtime)."""
     _verify(Path(path), expected)
-    with np.load(path, allow_pickle=False) as archive:
-        arrays = {key: archive[key] for key in archive.files}
-    for array in arrays.values():
-        array.setflags(write=False)  # the cache is shared: nobody may change it in place
-    return arrays
 
 
-def load_arrays(expected: EmbeddedFile, path: str | os.PathLike | None = None) -> dict[str, np.ndarray]:
-    """The verified, cached arrays of an embedded ``.npz`` file (read-only uint8 arrays)."""
+def load_arrays(
+    expected: EmbeddedFile, path: str | os.PathLike | None = None, keys: Sequence[str] | None = None
+) -> dict[str, np.ndarray]:
+    """The arrays ``keys`` (all if None) of a verified embedded ``.npz`` file, as uint8 arrays.
+
+    The file's checksum is verified once per process; the arrays are decompressed afresh on every call and not
+    kept, so that a notebook holds only the float copies it uses (the training images as uint8 would add 47 MB).
+    """
     path = Path(path) if path is not None else DATASETS_DIR / expected.name
     if not path.is_file():
         _verify(path, expected)  # raises the "missing" error
     stat = path.stat()
-    return _read_arrays(str(path.resolve()), stat.st_size, stat.st_mtime_ns, expected)
+    _verified(str(path.resolve()), stat.st_size, stat.st_mtime_ns, expected)
+    with np.load(path, allow_pickle=False) as archive:
+        return {key: archive[key] for key in (archive.files if keys is None else keys)}
 
 
 def images_to_tensor(images: np.ndarray) -> Tensor:
@@ -118,14 +121,14 @@ def load_mnist(split: str = "train", path: str | os.PathLike | None = None) -> t
     Returns ``(x, y)``: ``x`` float32 of shape (N, 28, 28) with values in [0, 1],
     ``y`` int64 of shape (N,). ``split`` is ``"train"`` (N = 60,000) or ``"test"`` (N = 10,000).
     ``path`` overrides the embedded file (for a copy elsewhere).
-    The file's size and sha256 are checked and the decoded arrays cached per process;
-    each call returns fresh tensors, so changing them in place is safe.
+    The file's size and sha256 are checked once per process; each call decompresses the split afresh (about
+    0.2 s for the training images) and returns new tensors, so changing them in place is safe.
     Raises ``ValueError`` for an unknown split, :class:`FileNotFoundError` for a missing file and
     :class:`DataFileError` for a corrupt one.
     Taught in ``notebooks/00_start_here.ipynb``.
     """
     _check_split(split, SPLITS)
-    arrays = load_arrays(MNIST_FILE, path)
+    arrays = load_arrays(MNIST_FILE, path, keys=(f"x_{split}", f"y_{split}"))
     x = images_to_tensor(arrays[f"x_{split}"])
     y = torch.from_numpy(arrays[f"y_{split}"].astype(np.int64))
     return x, y
@@ -158,11 +161,17 @@ def uniform_uint16(shape: tuple[int, ...], generator: torch.Generator | None = N
     """Independent uniform integers in 0..65535 (as int32), four from each 64-bit random word.
 
     Drawing one 64-bit word per four pixels is several times faster than one float per pixel,
-    which matters when a whole epoch of MNIST is binarized afresh.
+    which matters when a whole epoch of MNIST is binarized afresh. :func:`binarize` uses the same words
+    without the shift to 0..65535 (see :func:`_uniform_int16`).
     """
+    return _uniform_int16(shape, generator).to(torch.int32) + 32768
+
+
+def _uniform_int16(shape: tuple[int, ...], generator: torch.Generator | None = None) -> Tensor:
+    # The 16-bit pieces of the random words as signed integers, uniform in -32768..32767: uniform_uint16 minus 32768.
     n = math.prod(shape)
     words = torch.randint(-(2**63), 2**63 - 1, ((n + 3) // 4,), dtype=torch.int64, generator=generator)
-    return words.view(torch.int16)[:n].reshape(shape).to(torch.int32) + 32768
+    return words.view(torch.int16)[:n].reshape(shape)
 
 
 def load_fashion_mnist(split: str = "test", path: str | os.PathLike | None = None) -> tuple[Tensor, Tensor]:
@@ -194,8 +203,31 @@ def binarize(x: Tensor, generator: torch.Generator | None = None) -> Tensor:
             f"binarize expects intensities in [0, 1], got values in [{x.min().item():.3g}, {x.max().item():.3g}]; "
             "divide uint8 pixels by 255 first (load_mnist already does)."
         )
-    thresholds = (x * 65536).round_().to(torch.int32)  # P(u < t) = t / 65536 for u uniform in 0..65535
-    return (uniform_uint16(tuple(x.shape), generator) < thresholds).to(x.dtype)
+    return _binarize_unchecked(x, generator)
+
+
+#: Pixels per block when binarizing many images at once (a multiple of 4: each random word serves four pixels, so
+#: blocks draw exactly the words one call over all pixels would). The whole test set in one block would need about
+#: 100 MB of temporaries; a block of 2**20 pixels needs about 10 MB.
+BINARIZE_BLOCK_PIXELS = 2**20
+
+
+def _binarize_unchecked(x: Tensor, generator: torch.Generator | None) -> Tensor:
+    # binarize without the range check, for fit, which checks the whole training set once instead of every batch.
+    if x.numel() <= BINARIZE_BLOCK_PIXELS:  # a minibatch: one block, no copy into an output buffer
+        return _binarize_block(x, generator)
+    flat = x.reshape(-1)
+    out = torch.empty(flat.shape, dtype=x.dtype)
+    for start in range(0, len(flat), BINARIZE_BLOCK_PIXELS):
+        out[start : start + BINARIZE_BLOCK_PIXELS] = _binarize_block(flat[start : start + BINARIZE_BLOCK_PIXELS], generator)
+    return out.reshape(x.shape)
+
+
+def _binarize_block(x: Tensor, generator: torch.Generator | None) -> Tensor:
+    # P(u < t) = t / 65536 for u uniform in 0..65535; with s = u - 32768 (no shift needed, see _uniform_int16) the
+    # same test is s < t - 32768: the same draws as uniform_uint16(...) < t, in fewer passes over the batch.
+    thresholds = (x * 65536).round_().to(torch.int32).sub_(32768)
+    return (_uniform_int16(tuple(x.shape), generator) < thresholds).to(x.dtype)
 
 
 def binarize_once(x: Tensor, seed: int = 0) -> Tensor:

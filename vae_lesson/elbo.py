@@ -62,14 +62,15 @@ def log_importance_weights(
 
 
 def iwae_bound(
-    model: VAE, x: Tensor, num_samples: int, generator: torch.Generator | None = None, chunk_size: int = 2**15
+    model: VAE, x: Tensor, num_samples: int, generator: torch.Generator | None = None, chunk_size: int = 2**12
 ) -> Tensor:
     """The importance-weighted bound L_k (Burda, Grosse & Salakhutdinov 2016) per example, in nats, shape (N,),
     of binary images x (N, 784) or (N, 28, 28); grey ones are refused.
 
     L_k = log (1/k) sum_i p(x, z_i) / q(z_i | x) with z_1..z_k ~ q(z|x); L_1 is the ELBO in expectation,
     L_k never decreases in k on average and tends to log p(x). Computed with logsumexp, without gradients,
-    and in chunks of at most ``chunk_size`` decoder rows, so that k = 5000 over the whole test set fits in memory.
+    and in chunks of at most ``chunk_size`` decoder rows, so that k = 5000 over the whole test set fits in memory
+    (the default, 4,096 rows, needs about 50 MB, and was as fast as larger chunks in ``benchmarks/RESULTS.md``).
     Taught in ``notebooks/03_train_vae.ipynb``.
     """
     if not isinstance(num_samples, int) or num_samples < 1:

@@ -76,18 +76,23 @@ def score_function_grad(
     mu, sigma, eps = _gaussian_noise(mu, sigma, num_samples, generator)
     with torch.no_grad():
         values = _evaluate(f, mu + sigma * eps)
-    score_mu, score_sigma = eps / sigma, (eps**2 - 1) / sigma
+    if not (baseline is None or baseline == "optimal"
+            or (isinstance(baseline, (int, float)) and not isinstance(baseline, bool))):
+        raise ValueError(f"baseline must be None, a number or 'optimal', got {baseline!r}.")
+    # The scores are computed in place where possible, and each is turned into its gradient in place: with many
+    # samples of a long vector every (num_samples, *shape) tensor is large (80 MB for 100,000 x 100 in float64).
+    score_mu = eps / sigma
+    score_sigma = eps.pow_(2).sub_(1).div_(sigma)  # eps itself is not needed any more
     grads = []
     for score in (score_mu, score_sigma):
         if baseline is None:
             b = 0.0
         elif baseline == "optimal":
             b = optimal_baseline(values, score)
-        elif isinstance(baseline, (int, float)) and not isinstance(baseline, bool):
-            b = float(baseline)
         else:
-            raise ValueError(f"baseline must be None, a number or 'optimal', got {baseline!r}.")
-        grads.append((_expand(values, score) - b) * score)
+            b = float(baseline)
+        centred = _expand(values, score) - b if isinstance(b, Tensor) else _expand(values - b, score)
+        grads.append(score.mul_(centred))
     return grads[0], grads[1]
 
 
@@ -207,14 +212,27 @@ def surrogate_elbo(model: VAE, x: Tensor, estimator: str, generator: torch.Gener
 def encoder_gradient_variance(
     model: VAE, x: Tensor, estimator: str, num_repeats: int, generator: torch.Generator | None = None
 ) -> float:
-    """Total variance (summed over the encoder's parameters) of one-sample gradient estimates of the batch-mean ELBO."""
+    """Total variance (summed over the encoder's parameters) of one-sample gradient estimates of the batch-mean ELBO:
+    the unbiased sample variance over ``num_repeats`` (at least 2) estimates, per parameter, summed.
+
+    The draws are accumulated one at a time (Welford's update, in float64), not stacked: 200 draws of a small
+    encoder's 160,000 gradients would otherwise hold over 100 MB. Used in ``notebooks/02_gradients.ipynb``.
+    """
+    if not isinstance(num_repeats, int) or num_repeats < 2:
+        raise ValueError(f"num_repeats must be an integer of at least 2 (a variance needs two draws), got {num_repeats!r}.")
     params = list(model.encoder.parameters())
-    draws = []
-    for _ in range(num_repeats):
+    mean = sum_sq = None
+    for n in range(1, num_repeats + 1):
         surrogate, _ = surrogate_elbo(model, x, estimator, generator)
         grads = torch.autograd.grad(surrogate, params)
-        draws.append(torch.cat([g.reshape(-1) for g in grads]))
-    return torch.stack(draws).var(0).sum().item()
+        draw = torch.cat([g.reshape(-1) for g in grads]).double()
+        if mean is None:
+            mean, sum_sq = draw, torch.zeros_like(draw)
+            continue
+        delta = draw - mean
+        mean += delta / n
+        sum_sq += delta * (draw - mean)  # sum of squared deviations from the running mean
+    return (sum_sq / (num_repeats - 1)).sum().item()
 
 
 def train_with_estimator(

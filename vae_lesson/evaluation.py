@@ -39,7 +39,7 @@ def evaluate(model: VAE, x: Tensor, batch_size: int = 1000, generator: torch.Gen
 
 
 def nll_estimate(
-    model: VAE, x: Tensor, num_samples: int, generator: torch.Generator | None = None, chunk_size: int = 2**15
+    model: VAE, x: Tensor, num_samples: int, generator: torch.Generator | None = None, chunk_size: int = 2**12
 ) -> tuple[float, float]:
     """The test negative log-likelihood estimate -mean L_k over binary images x, in nats, and its standard error
     (over images). As k grows, -L_k decreases towards -log p(x); papers report k = 5000. Grey images are refused."""

@@ -24,6 +24,58 @@ def decode_images(model: VAE, z: Tensor) -> Tensor:
         return torch.sigmoid(model.decode(z)).reshape(-1, 28, 28)
 
 
+#: Rows of points per block in the nearest-code searches: a block of 1,024 points against 10,000 codes is 40 MB of
+#: distances, where the whole 10,000 x 10,000 matrix would be 400 MB.
+DISTANCE_BLOCK_ROWS = 1024
+
+
+def nearest_code_distances(points: Tensor, codes: Tensor) -> Tensor:
+    """For each of ``points`` (M, d), the Euclidean distance to the nearest of ``codes`` (N, d): (M,).
+
+    Computed in blocks of :data:`DISTANCE_BLOCK_ROWS` points, so that memory stays small for large M and N.
+    Taught in ``notebooks/01_elbo.ipynb`` §0 (holes in an autoencoder's map); used in
+    ``notebooks/04_latent_explorer.ipynb`` §4.
+    """
+    _check_point_sets(points, codes)
+    return torch.cat([torch.cdist(block, codes).min(dim=1).values for block in points.split(DISTANCE_BLOCK_ROWS)])
+
+
+def nearest_other_code_distances(codes: Tensor) -> Tensor:
+    """For each of ``codes`` (N, d), the distance to the nearest *other* code (its own distance, 0, left out): (N,).
+
+    The spacing of a map of codes; computed in blocks like :func:`nearest_code_distances`. Needs N >= 2.
+    Used in ``notebooks/01_elbo.ipynb`` §0 and ``notebooks/04_latent_explorer.ipynb`` §4.
+    """
+    _check_point_sets(codes, codes)
+    if len(codes) < 2:
+        raise ValueError("nearest_other_code_distances needs at least two codes.")
+    out = []
+    for start in range(0, len(codes), DISTANCE_BLOCK_ROWS):
+        distances = torch.cdist(codes[start : start + DISTANCE_BLOCK_ROWS], codes)
+        rows = torch.arange(len(distances))
+        distances[rows, rows + start] = float("inf")  # each code's distance to itself
+        out.append(distances.min(dim=1).values)
+    return torch.cat(out)
+
+
+def neighbour_counts(codes: Tensor, radius: float) -> Tensor:
+    """For each of ``codes`` (N, d), how many *other* codes lie within ``radius`` of it (int64, (N,)): how crowded
+    the map is around each code. Computed in blocks like :func:`nearest_code_distances`.
+    Used in ``notebooks/04_latent_explorer.ipynb`` §2.
+    """
+    _check_point_sets(codes, codes)
+    if not radius > 0:
+        raise ValueError(f"radius must be positive, got {radius!r}.")
+    counts = [(torch.cdist(block, codes) < radius).sum(dim=1) for block in codes.split(DISTANCE_BLOCK_ROWS)]
+    return torch.cat(counts) - 1  # each code is within any radius of itself
+
+
+def _check_point_sets(points: Tensor, codes: Tensor) -> None:
+    if points.ndim != 2 or codes.ndim != 2 or points.shape[1] != codes.shape[1]:
+        raise ValueError(f"points and codes must be (M, d) and (N, d) with the same d, got {tuple(points.shape)} "
+                         f"and {tuple(codes.shape)}.")
+
+
 def lerp(z_a: Tensor, z_b: Tensor, t: float | Tensor) -> Tensor:
     """The straight line (1 - t) z_a + t z_b."""
     return (1 - t) * z_a + t * z_b
@@ -106,5 +158,15 @@ def pixel_entropy(probabilities: np.ndarray | Tensor) -> Tensor:
     """The entropy of p(x|z), in nats, for decoded pixel probabilities (N, 28, 28) or (N, 784): the sum over pixels of
     the Bernoulli entropy -p log p - (1 - p) log(1 - p). A sharp decoding (pixels near 0 or 1) has a low entropy,
     a blurred one a high entropy: a number for "this sample looks bad"."""
-    p = torch.as_tensor(probabilities, dtype=torch.float64).reshape(len(probabilities), -1)
+    probabilities = torch.as_tensor(probabilities)
+    probabilities = probabilities.reshape(len(probabilities), -1)
+    # in blocks of images: float64 copies of 10,000 decoded images and their temporaries would take 300 MB
+    return torch.cat([_bernoulli_entropy(block.double()) for block in probabilities.split(ENTROPY_BLOCK_ROWS)])
+
+
+#: Images per block in :func:`pixel_entropy` (a block of 1,000 in float64 is 6 MB per temporary).
+ENTROPY_BLOCK_ROWS = 1000
+
+
+def _bernoulli_entropy(p: Tensor) -> Tensor:
     return (-(torch.special.xlogy(p, p) + torch.special.xlogy(1 - p, 1 - p))).sum(1)

@@ -94,6 +94,25 @@ class VAE(nn.Module):
             raise ValueError(f"z must have {self.latent_dim} latent dimensions in its last axis, got {tuple(z.shape)}.")
         return self.decoder(z)
 
+    def init_output_bias(self, train_x: Tensor, clip: float = 1e-3) -> None:
+        """Start the decoder at the average image: set its last layer's bias to the log-odds of each pixel's mean
+        intensity over ``train_x`` (grey levels in [0, 1], (N, 28, 28) or (N, 784)), clipped to [clip, 1 - clip].
+
+        At initialization the last layer's other input is small, so the untrained decoder then draws every pixel
+        with about its average probability, instead of 1/2 everywhere (784 ln 2, about 543 nats per image): the
+        first epochs need not learn that the border is paper. The clip keeps the bias finite for pixels that are
+        paper in every image (log-odds of 0 is minus infinity). Call it once, before training.
+        Taught in ``notebooks/03_train_vae.ipynb``.
+        """
+        if not 0 < clip < 0.5:
+            raise ValueError(f"clip must lie between 0 and 0.5, got {clip!r}.")
+        x = flatten_images(train_x)
+        if len(x) == 0 or x.min() < 0 or x.max() > 1:
+            raise ValueError("train_x must hold at least one image with intensities in [0, 1].")
+        mean = x.mean(dim=0, dtype=torch.float64).clamp(clip, 1 - clip)
+        with torch.no_grad():
+            self.decoder[-1].bias.copy_(torch.logit(mean))
+
     def forward(
         self, x: Tensor, *, num_samples: int | None = None, generator: torch.Generator | None = None
     ) -> VAEOutput:

@@ -13,15 +13,18 @@ from dataclasses import asdict, dataclass, field, fields
 import torch
 from torch import Tensor
 
-from vae_lesson.data import batches, binarize, binarize_once
+from vae_lesson.data import _binarize_unchecked, batches, binarize_once
 from vae_lesson.elbo import elbo_terms
 from vae_lesson.evaluation import evaluate
 from vae_lesson.models import VAE, flatten_images
 
 #: Notebook 03's recipe, which :func:`fit`'s defaults follow: minibatches of 128, Adam's learning rate decaying
-#: geometrically from 2e-3 to 5e-4, the KL's weight warmed up over the first 3 epochs (at most half of a short run).
-COURSE_RECIPE: dict = {"batch_size": 128, "lr": 2e-3, "lr_final": 5e-4, "lr_schedule": "geometric",
-                       "kl_warmup_epochs": 3}
+#: from 2e-3 to 1e-4 along half a cosine, and the KL's weight warmed up over the first two thirds of the epochs.
+#: Chosen by one-minute trials (``benchmarks/RESULTS.md``): in a short run, a long warm-up was worth about 2 nats.
+COURSE_RECIPE: dict = {"batch_size": 128, "lr": 2e-3, "lr_final": 1e-4, "lr_schedule": "cosine",
+                       "kl_warmup_fraction": 2 / 3}
+#: The epochs of notebook 03's default run: about a minute of training on two CPU cores.
+NOTEBOOK_03_EPOCHS = 15
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -114,9 +117,9 @@ def fit(
 ) -> History:
     """Train ``model`` by maximising the ELBO with Adam; return the per-epoch :class:`History`.
 
-    The defaults are notebook 03's recipe (:data:`COURSE_RECIPE`): ``fit(model, x_train, epochs=8)`` trains the
-    course's model as the notebook does; pass ``lr_final=None`` for a constant learning rate, ``kl_warmup_epochs=0``
-    for no warm-up.
+    The defaults are notebook 03's recipe (:data:`COURSE_RECIPE`): ``fit(model, x_train, epochs=15)`` trains the
+    course's model as the notebook does (after ``model.init_output_bias(x_train)``); pass ``lr_final=None`` for a
+    constant learning rate, ``kl_warmup_epochs=0`` for no warm-up.
 
     ``train_x``: grey-level images in [0, 1], (N, 28, 28) or (N, 784), binarized afresh every epoch
     (dynamic binarization); minibatches come from :func:`vae_lesson.data.batches`, not a per-item DataLoader.
@@ -130,9 +133,9 @@ def fit(
     over this call's first ``kl_warmup_epochs`` epochs: ``beta * e / kl_warmup_epochs`` in its epoch e, ``beta``
     from epoch ``kl_warmup_epochs`` on, so that the encoder learns to put information into z before the full KL pulls q(z|x) towards the
     prior; it reached a better likelihood in the same time in benchmarks/RESULTS.md. The history always records
-    the true ELBO (KL weight 1), whatever weight was trained with. The default, None, is the recipe's 3 epochs, or
-    ``epochs // 2`` in a shorter run, so that at least half of any run trains the true objective (a warm-up of
-    0 or 1 epoch means none: the first epoch already has the full weight).
+    the true ELBO (KL weight 1), whatever weight was trained with. The default, None, is the recipe's two thirds
+    of the epochs, rounded (10 of 15; a warm-up of 0 or 1 epoch means none: the first epoch already has the full
+    weight, as in a 1- or 2-epoch run).
     ``progress`` shows a tqdm progress bar (unless the environment sets TQDM_DISABLE); with ``progress=False``
     nothing is printed.
     Raises :class:`TrainingDivergedError` if the loss becomes NaN or infinite.
@@ -143,7 +146,7 @@ def fit(
     if not isinstance(batch_size, int) or batch_size < 1:  # checked here: the step count below divides by it
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
     if kl_warmup_epochs is None:
-        kl_warmup_epochs = min(COURSE_RECIPE["kl_warmup_epochs"], epochs // 2)
+        kl_warmup_epochs = round(COURSE_RECIPE["kl_warmup_fraction"] * epochs)
     if not lr > 0:
         raise ValueError(f"lr must be positive, got {lr!r}.")
     _check_schedule(lr_schedule)
@@ -168,15 +171,18 @@ def fit(
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(lr, lr_final, lr_schedule, run_fraction)
         kl_weight = beta * min(1.0, (epoch - first_epoch + 1) / kl_warmup_epochs) if kl_warmup_epochs else beta
-        sums = torch.zeros(3)
+        sums = [0.0, 0.0, 0]  # reconstruction and KL summed over the epoch's images, and their number
         for step, grey in enumerate(batches(train_x, batch_size, generator=generator)):
-            xb = binarize(grey, generator)  # a fresh draw every epoch, batch by batch (cache-friendly)
+            # a fresh draw every epoch, batch by batch (cache-friendly); train_x's range was checked once above
+            xb = _binarize_unchecked(grey, generator)
             loss, reconstruction, kl = _loss_terms(model, xb, kl_weight, generator)
             check_not_diverged(loss, f"at epoch {epoch}, step {step}", optimizer.param_groups[0]["lr"])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            sums += torch.stack([reconstruction, kl, torch.tensor(1.0)]) * len(xb)
+            sums[0] += reconstruction.item() * len(xb)
+            sums[1] += kl.item() * len(xb)
+            sums[2] += len(xb)
             if bar is not None:
                 bar.update()
         _record(history, model, epoch, sums, test_bin, elapsed0 + time.perf_counter() - start)
@@ -191,8 +197,8 @@ def fit(
     return history
 
 
-def _record(history: History, model: VAE, epoch: int, sums: Tensor, test_bin: Tensor | None, seconds: float) -> None:
-    reconstruction, kl = (sums[:2] / sums[2]).tolist()
+def _record(history: History, model: VAE, epoch: int, sums: list, test_bin: Tensor | None, seconds: float) -> None:
+    reconstruction, kl = sums[0] / sums[2], sums[1] / sums[2]
     history.epoch.append(epoch)
     history.train_reconstruction.append(reconstruction)
     history.train_kl.append(kl)
