@@ -97,8 +97,8 @@ def test_fashion_mnist_facts_from_its_readme():
 
 
 def test_fashion_mnist_errors(tmp_path):
-    with pytest.raises(ValueError, match="unknown split 'train'.*'test'"):
-        load_fashion_mnist("train")
+    with pytest.raises(ValueError, match="unknown split 'validation'.*'train', 'test'"):
+        load_fashion_mnist("validation")
     with pytest.raises(FileNotFoundError, match="missing"):
         load_fashion_mnist(path=tmp_path / "nothing.npz")
     bad = tmp_path / "fashion.npz"

@@ -152,6 +152,11 @@ def wrong_answers(setting) -> dict[str, list[object]]:
         "check_auroc": [lambda si, so: (so[:, None] > si[None, :]).double().mean(), lambda si, so: 0.5],
         "check_sneaky_corruption": [lambda x, g: x + 0.001, lambda x, g: (x + 0.001).clamp(0, 1),
                                     lambda x, g: 1 - x],
+        "check_gaussian_log_likelihood": [lambda x, m, ls: (-(x - m) ** 2 / (2 * ls.exp() ** 2)).sum(-1),
+                                          lambda x, m, ls: (-(x - m) ** 2 / (2 * ls.exp() ** 2) - ls).mean(-1),
+                                          lambda x, m, ls: -(x - m).square().sum(-1).detach(),
+                                          lambda x, m, ls: (x - m).square().sum(-1) / ls],
+        "check_sigma_for_beta": [lambda b: math.sqrt(b / 2), lambda b: 392 * b, lambda b: "small", lambda b: float("nan")],
     }
 
 
@@ -203,7 +208,7 @@ def all_messages(setting):
 
 def test_no_checker_prints_a_solution_line(all_messages):
     kinds = {(name, kind, level) for name, kind, level, _ in all_messages}
-    assert len(kinds) == 14 * 3 * 2  # every checker, wrong/stub/unfinished, hint 1 and 2
+    assert len(kinds) == 16 * 3 * 2  # every checker, wrong/stub/unfinished, hint 1 and 2
     for name, kind, level, out in all_messages:
         flat = " ".join(out.split())
         leaked = [line for line in SOLUTION_LINES if line in flat]

@@ -1,17 +1,30 @@
-"""The data layer against facts published with MNIST (shared/data/README.md), not against its own output."""
+"""The data layer against facts published with MNIST (shared/data/README.md) and Fashion-MNIST, not against its own
+output."""
 
+import hashlib
 import shutil
 
 import pytest
 import torch
 
 from vae_lesson import data
-from vae_lesson.data import DataFileError, batches, binarize, load_mnist
+from vae_lesson.data import DataFileError, batches, binarize, load_fashion_mnist, load_mnist
 
 # The canonical MNIST label counts per class, digits 0..9.
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 FIRST_TEST_LABELS = [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+
+# Fashion-MNIST's published facts: 6,000 training and 1,000 test images per class; the first labels of each split.
+FASHION_FIRST_TRAIN_LABELS = [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]
+FASHION_FIRST_TEST_LABELS = [9, 2, 1, 1, 6, 1, 4, 6, 5, 7]
+
+# Every embedded file, for the checks of missing and corrupt files: (loader, split, file name, its first ten labels).
+EMBEDDED_SPLITS = [
+    pytest.param(load_mnist, "test", "mnist.npz", FIRST_TEST_LABELS, id="mnist"),
+    pytest.param(load_fashion_mnist, "test", "fashion_mnist_test.npz", FASHION_FIRST_TEST_LABELS, id="fashion-test"),
+    pytest.param(load_fashion_mnist, "train", "fashion_mnist_train.npz", FASHION_FIRST_TRAIN_LABELS, id="fashion-train"),
+]
 
 
 @pytest.mark.parametrize("split, n, counts", [("train", 60_000, TRAIN_COUNTS), ("test", 10_000, TEST_COUNTS)])
@@ -46,34 +59,74 @@ def test_unknown_split_names_the_valid_ones():
         load_mnist("validation")
 
 
-def test_missing_file_says_how_to_repair(tmp_path):
+@pytest.mark.parametrize("load, split, name, first_labels", EMBEDDED_SPLITS)
+def test_missing_file_says_how_to_repair(tmp_path, load, split, name, first_labels):
     with pytest.raises(FileNotFoundError, match=r"missing.*git checkout"):
-        load_mnist("test", path=tmp_path / "mnist.npz")
+        load(split, path=tmp_path / name)
 
 
-def test_truncated_file_is_reported_as_corrupt(tmp_path):
-    copy = tmp_path / "mnist.npz"
-    raw = (data.DATASETS_DIR / "mnist.npz").read_bytes()
+@pytest.mark.parametrize("load, split, name, first_labels", EMBEDDED_SPLITS)
+def test_truncated_file_is_reported_as_corrupt(tmp_path, load, split, name, first_labels):
+    copy = tmp_path / name
+    raw = (data.DATASETS_DIR / name).read_bytes()
     copy.write_bytes(raw[: len(raw) // 2])
     with pytest.raises(DataFileError, match=r"corrupt.*bytes.*repair"):
-        load_mnist("test", path=copy)
+        load(split, path=copy)
 
 
-def test_flipped_byte_is_reported_as_corrupt(tmp_path):
-    copy = tmp_path / "mnist.npz"
-    shutil.copyfile(data.DATASETS_DIR / "mnist.npz", copy)
+@pytest.mark.parametrize("load, split, name, first_labels", EMBEDDED_SPLITS)
+def test_flipped_byte_is_reported_as_corrupt(tmp_path, load, split, name, first_labels):
+    copy = tmp_path / name
+    shutil.copyfile(data.DATASETS_DIR / name, copy)
     raw = bytearray(copy.read_bytes())
     raw[len(raw) // 2] ^= 0xFF  # same size, different content
     copy.write_bytes(bytes(raw))
     with pytest.raises(DataFileError, match=r"corrupt.*sha256"):
-        load_mnist("test", path=copy)
+        load(split, path=copy)
 
 
-def test_intact_copy_elsewhere_loads(tmp_path):
-    copy = tmp_path / "mnist.npz"
-    shutil.copyfile(data.DATASETS_DIR / "mnist.npz", copy)
-    _, y = load_mnist("test", path=copy)
-    assert y[:10].tolist() == FIRST_TEST_LABELS
+@pytest.mark.parametrize("load, split, name, first_labels", EMBEDDED_SPLITS)
+def test_intact_copy_elsewhere_loads(tmp_path, load, split, name, first_labels):
+    copy = tmp_path / name
+    shutil.copyfile(data.DATASETS_DIR / name, copy)
+    _, y = load(split, path=copy)
+    assert y[:10].tolist() == first_labels
+
+
+@pytest.mark.parametrize("split, n", [("train", 60_000), ("test", 10_000)])
+def test_fashion_mnist_splits_sizes_dtypes_values_and_label_counts(split, n):
+    x, y = load_fashion_mnist(split)
+    assert x.shape == (n, 28, 28) and x.dtype == torch.float32
+    assert y.shape == (n,) and y.dtype == torch.int64
+    assert torch.bincount(y, minlength=10).tolist() == [n // 10] * 10
+    assert y[:10].tolist() == {"train": FASHION_FIRST_TRAIN_LABELS, "test": FASHION_FIRST_TEST_LABELS}[split]
+    assert x.min().item() == 0.0 and x.max().item() == 1.0
+    k = x * 255  # pixels are k/255 for integers k
+    assert torch.equal(k, k.round())
+
+
+def test_fashion_mnist_default_split_stays_test():
+    # notebook 05 loads its out-of-distribution set with load_fashion_mnist()
+    x, _ = load_fashion_mnist()
+    assert len(x) == 10_000
+
+
+def test_fashion_mnist_train_and_test_images_do_not_overlap():
+    x_train, _ = load_fashion_mnist("train")
+    x_test, _ = load_fashion_mnist("test")
+
+    def digests(images):
+        pixels = (images * 255).round().to(torch.uint8).numpy()
+        return {hashlib.sha1(image.tobytes()).digest() for image in pixels}
+
+    train = digests(x_train)
+    assert len(train) == 60_000  # and no image repeats within the training set either
+    assert not train & digests(x_test)
+
+
+def test_fashion_mnist_unknown_split_names_the_valid_ones():
+    with pytest.raises(ValueError, match=r"unknown split 'validation'.*'train', 'test'"):
+        load_fashion_mnist("validation")
 
 
 def test_batches_cover_every_index_once_per_epoch():

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from vae_lesson.files import atomic_writer, require_file
-from vae_lesson.models import VAE
+from vae_lesson.models import VAE, build_model
 from vae_lesson.train import History
 
 FORMAT = "vae-lesson-checkpoint"
@@ -80,7 +80,7 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[VAE, History | None, dict]
     if payload.get("version") != VERSION:
         raise CheckpointError(f"{path} has checkpoint version {payload.get('version')}; this code reads version {VERSION}.")
     try:
-        model = VAE(**payload["config"])
+        model = build_model(payload["config"])
         model.load_state_dict(payload["state_dict"])
     except (KeyError, TypeError, RuntimeError, ValueError) as error:
         raise CheckpointError(f"{path} does not match its model configuration: {str(error)[:300]}") from error

@@ -41,6 +41,7 @@ COURSE: list[tuple[str, str]] = [
     ("03_train_vae.ipynb", "03 · Training a VAE"),
     ("04_latent_explorer.ipynb", "04 · The latent explorer"),
     ("05_density_and_anomalies.ipynb", "05 · Density and anomalies"),
+    ("06_real_data.ipynb", "06 · Real data"),
 ]
 
 

@@ -58,6 +58,15 @@ FASHION_MNIST_FILE = EmbeddedFile(
     sha256="40cc5f7c7185a3f578d2e072deede39bcb9b9eedb4b716e70d55777fd0a88138",
 )
 
+FASHION_MNIST_TRAIN_FILE = EmbeddedFile(
+    name="fashion_mnist_train.npz",
+    size=26_444_539,
+    sha256="3e1441eb5e03117f3280348ed6af9ada8db350ee079b4a0a54d4da7cdb8f3e99",
+)
+
+#: Fashion-MNIST's embedded files by split: one file each, so loading the test split never reads the training file.
+FASHION_MNIST_FILES = {"train": FASHION_MNIST_TRAIN_FILE, "test": FASHION_MNIST_FILE}
+
 #: Fashion-MNIST's class names, by label.
 FASHION_MNIST_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
@@ -175,15 +184,21 @@ def _uniform_int16(shape: tuple[int, ...], generator: torch.Generator | None = N
 
 
 def load_fashion_mnist(split: str = "test", path: str | os.PathLike | None = None) -> tuple[Tensor, Tensor]:
-    """Fashion-MNIST images and labels from the file embedded in the package, with :func:`load_mnist`'s conventions.
+    """Fashion-MNIST images and labels from the files embedded in the package, with :func:`load_mnist`'s conventions.
 
-    Only the test split (10,000 images, 1,000 per class) ships with the course; it serves as
-    out-of-distribution data for a model trained on MNIST. Class names are in ``FASHION_MNIST_CLASSES``.
-    Taught in ``notebooks/05_density_and_anomalies.ipynb``.
+    Returns ``(x, y)``: ``x`` float32 of shape (N, 28, 28) with values in [0, 1], ``y`` int64 of shape (N,).
+    ``split`` is ``"test"`` (the default; N = 10,000, 1,000 per class) or ``"train"`` (N = 60,000, 6,000 per class).
+    Each split is its own file (``fashion_mnist_test.npz``, ``fashion_mnist_train.npz``); ``path`` overrides the
+    chosen split's file (for a copy elsewhere). Class names are in ``FASHION_MNIST_CLASSES``.
+    Raises ``ValueError`` for an unknown split, :class:`FileNotFoundError` for a missing file and
+    :class:`DataFileError` for a corrupt one.
+    The test split is out-of-distribution data for a model trained on MNIST in
+    ``notebooks/05_density_and_anomalies.ipynb``; the training split is the real data with continuous pixels of
+    ``notebooks/06_real_data.ipynb``.
     """
-    _check_split(split, ("test",))
-    arrays = load_arrays(FASHION_MNIST_FILE, path)
-    return images_to_tensor(arrays["x_test"]), torch.from_numpy(arrays["y_test"].astype(np.int64))
+    _check_split(split, SPLITS)
+    arrays = load_arrays(FASHION_MNIST_FILES[split], path, keys=(f"x_{split}", f"y_{split}"))
+    return images_to_tensor(arrays[f"x_{split}"]), torch.from_numpy(arrays[f"y_{split}"].astype(np.int64))
 
 
 def binarize(x: Tensor, generator: torch.Generator | None = None) -> Tensor:

@@ -8,22 +8,33 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from vae_lesson.data import require_binary
 from vae_lesson.divergences import kl_diag_normal_std_normal
 from vae_lesson.gaussians import diagonal_gaussian_log_density, gaussian_log_density
+from vae_lesson.likelihoods import bernoulli_log_likelihood, make_likelihood
 from vae_lesson.models import VAE, flatten_images
 
 
-def bernoulli_log_likelihood(logits: Tensor, x: Tensor) -> Tensor:
-    """log p(x|z) = sum over pixels of x log p + (1 - x) log(1 - p), from logits (..., 784) -> (...).
+def log_likelihood_of(model: VAE, x: Tensor, logits: Tensor) -> Tensor:
+    """log p(x|z) summed over pixels, from the decoder's ``logits``, under ``model.likelihood`` (Bernoulli for a
+    model without one, such as notebook 02's small models)."""
+    likelihood = getattr(model, "likelihood", None)
+    if likelihood is None:
+        return bernoulli_log_likelihood(logits, x)
+    return likelihood.log_prob(x, logits)
 
-    Summed over the 784 pixels, not averaged: the ELBO is a log-probability of the whole image.
-    """
-    logits, x = torch.broadcast_tensors(logits, x)
-    return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
+
+def require_data_for(model: VAE, x: Tensor, where: str) -> Tensor:
+    """``x`` as flattened images (N, 784), checked for what ``model``'s likelihood is a distribution of: binary
+    images for a Bernoulli (grey ones are refused, with advice), finite values otherwise."""
+    x = flatten_images(x)
+    if make_likelihood(getattr(model, "likelihood", None)).binary_data:
+        return require_binary(x, where)
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{where}: x holds NaN or infinite values.")
+    return x
 
 
 def elbo_terms(model: VAE, x: Tensor, num_samples: int = 1, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
@@ -32,17 +43,18 @@ def elbo_terms(model: VAE, x: Tensor, num_samples: int = 1, generator: torch.Gen
         raise ValueError(f"num_samples must be a positive integer, got {num_samples!r}.")
     x = flatten_images(x)
     out = model(x, num_samples=num_samples, generator=generator)
-    reconstruction = bernoulli_log_likelihood(out.logits, x).mean(0)
+    reconstruction = log_likelihood_of(model, x, out.logits).mean(0)
     return reconstruction, kl_diag_normal_std_normal(out.mu, out.logvar)
 
 
 def elbo(model: VAE, x: Tensor, num_samples: int = 1, generator: torch.Generator | None = None) -> Tensor:
-    """Per-example ELBO in nats, shape (N,), for binary images x (N, 784) or (N, 28, 28); grey ones are refused.
+    """Per-example ELBO in nats, shape (N,), for binary images x (N, 784) or (N, 28, 28); grey ones are refused
+    (unless the model's likelihood is one for grey levels, :mod:`vae_lesson.likelihoods`).
 
     ELBO = E_q[log p(x|z)] - KL(q(z|x) || p(z)): the expectation by ``num_samples`` reparameterized samples,
     the KL in closed form. Its negative, averaged over a batch, is the VAE's training loss.
     """
-    reconstruction, kl = elbo_terms(model, require_binary(flatten_images(x), "elbo"), num_samples, generator)
+    reconstruction, kl = elbo_terms(model, require_data_for(model, x, "elbo"), num_samples, generator)
     return reconstruction - kl
 
 
@@ -58,14 +70,15 @@ def log_importance_weights(
         out = model(x, num_samples=num_samples, generator=generator)
         log_prior = gaussian_log_density(out.z)
         log_q = diagonal_gaussian_log_density(out.z, out.mu, out.logvar)
-        return bernoulli_log_likelihood(out.logits, x) + log_prior - log_q
+        return log_likelihood_of(model, x, out.logits) + log_prior - log_q
 
 
 def iwae_bound(
     model: VAE, x: Tensor, num_samples: int, generator: torch.Generator | None = None, chunk_size: int = 2**12
 ) -> Tensor:
     """The importance-weighted bound L_k (Burda, Grosse & Salakhutdinov 2016) per example, in nats, shape (N,),
-    of binary images x (N, 784) or (N, 28, 28); grey ones are refused.
+    of binary images x (N, 784) or (N, 28, 28); grey ones are refused (unless the model's likelihood is one for
+    grey levels: then x are dequantized grey levels, and :func:`vae_lesson.likelihoods.bits_per_dim` converts).
 
     L_k = log (1/k) sum_i p(x, z_i) / q(z_i | x) with z_1..z_k ~ q(z|x); L_1 is the ELBO in expectation,
     L_k never decreases in k on average and tends to log p(x). Computed with logsumexp, without gradients,
@@ -75,7 +88,7 @@ def iwae_bound(
     """
     if not isinstance(num_samples, int) or num_samples < 1:
         raise ValueError(f"num_samples must be a positive integer, got {num_samples!r}.")
-    x = require_binary(flatten_images(x), "iwae_bound")
+    x = require_data_for(model, x, "iwae_bound")
     images_per_chunk = max(1, chunk_size // num_samples)
     samples_per_chunk = max(1, min(num_samples, chunk_size))
     out = []

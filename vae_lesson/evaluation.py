@@ -11,19 +11,21 @@ import math
 import torch
 from torch import Tensor
 
-from vae_lesson.data import batches, require_binary
+from vae_lesson.data import batches
 from vae_lesson.divergences import kl_diag_normal_std_normal
-from vae_lesson.elbo import elbo_terms, iwae_bound
+from vae_lesson.elbo import elbo_terms, iwae_bound, require_data_for
+from vae_lesson.likelihoods import bits_per_dim
 from vae_lesson.models import VAE, flatten_images
 
 
 def evaluate(model: VAE, x: Tensor, batch_size: int = 1000, generator: torch.Generator | None = None) -> dict[str, float]:
     """Mean single-sample ELBO, reconstruction and KL per image (nats) of binary images x, without gradients.
 
-    ``x``: binary images (N, 784) or (N, 28, 28), e.g. ``data.binarized_test_set()``; grey ones are refused.
+    ``x``: binary images (N, 784) or (N, 28, 28), e.g. ``data.binarized_test_set()``; grey ones are refused
+    (for a model with a likelihood of grey levels, dequantized grey images: :func:`vae_lesson.likelihoods.dequantize`).
     ``fit`` records it after every epoch. Taught in ``notebooks/03_train_vae.ipynb``.
     """
-    x = require_binary(flatten_images(x), "evaluate")
+    x = require_data_for(model, x, "evaluate")
     totals = {"elbo": 0.0, "reconstruction": 0.0, "kl": 0.0}
     was_training = model.training
     model.eval()
@@ -81,3 +83,32 @@ def kl_per_dimension(model: VAE, x: Tensor) -> Tensor:
 def kl_per_dimension_of(mu: Tensor, logvar: Tensor) -> Tensor:
     """Average KL(q(z_j|x) || p(z_j)) over images, for each dimension j, from their posteriors' mu and logvar (N, d)."""
     return kl_diag_normal_std_normal(mu[..., None], logvar[..., None]).mean(0)  # one dimension at a time
+
+
+def reconstruction_means(model: VAE, x: Tensor, batch_size: int = 1000) -> Tensor:
+    """The expected image under p(x|z) at the posterior mean z = E_q[z], for every image of x: (N, 784), without
+    gradients. For any likelihood (``model.likelihood.mean``); what the notebooks draw as a "reconstruction".
+    Taught in ``notebooks/06_real_data.ipynb``."""
+    mu, _ = posterior_means_and_logvars(model, x, batch_size)
+    with torch.no_grad():
+        return model.likelihood.mean(model.decode(mu))
+
+
+def sample_means(model: VAE, n: int, generator: torch.Generator | None = None) -> Tensor:
+    """The expected images of p(x|z) for n codes z drawn from the prior N(0, I): (n, 784), without gradients.
+    (The decoder's mean, not a draw of pixel noise: a Gaussian's noise would hide the picture.)
+    Taught in ``notebooks/06_real_data.ipynb``."""
+    z = torch.randn(n, model.latent_dim, generator=generator)
+    with torch.no_grad():
+        return model.likelihood.mean(model.decode(z))
+
+
+def bits_per_dim_estimate(model: VAE, x: Tensor, num_samples: int = 100,
+                          generator: torch.Generator | None = None, chunk_size: int = 2**10) -> tuple[float, float]:
+    """Test bits per dimension from -L_k on dequantized grey images x (:func:`vae_lesson.likelihoods.dequantize`),
+    and its standard error over images, for a model of grey levels (Gaussian or continuous Bernoulli decoder).
+    An upper bound on the true figure: L_k is a lower bound on log p(x). ``chunk_size`` decoder rows at a time (see
+    :func:`vae_lesson.elbo.iwae_bound`; a ConvVAE's activations are large). Taught in ``notebooks/06_real_data.ipynb``."""
+    nll, stderr = nll_estimate(model, x, num_samples, generator, chunk_size)
+    d = flatten_images(x).shape[1]
+    return float(bits_per_dim(-nll, d)), stderr / (d * math.log(2))

@@ -1,6 +1,9 @@
-"""The VAE: an MLP encoder giving a diagonal Gaussian q(z|x), and an MLP decoder giving Bernoulli logits.
+"""The VAE: an encoder giving a diagonal Gaussian q(z|x), and a decoder giving the logits of p(x|z).
 
-Taught in ``notebooks/03_train_vae.ipynb``; a small one appears in ``notebooks/02_gradients.ipynb``.
+:class:`VAE` is the course's MLP (taught in ``notebooks/03_train_vae.ipynb``; a small one appears in
+``notebooks/02_gradients.ipynb``); :class:`ConvVAE` a convolutional one (``notebooks/06_real_data.ipynb``).
+Both decode to one logit per pixel; their ``likelihood`` (:mod:`vae_lesson.likelihoods`) says what distribution
+those logits parameterise: Bernoulli by default, Gaussian or continuous Bernoulli for grey levels.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from vae_lesson.gaussians import reparameterize
+from vae_lesson.likelihoods import BernoulliLikelihood, Likelihood, make_likelihood
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 IMAGE_PIXELS = 28 * 28
@@ -53,46 +57,36 @@ def flatten_images(x: Tensor) -> Tensor:
     )
 
 
-class VAE(nn.Module):
-    """A VAE for 28x28 binary images: q(z|x) = N(mu(x), diag exp(logvar(x))), p(z) = N(0, I), p(x|z) Bernoulli.
-
-    ``latent_dim`` is d; ``hidden`` the hidden-layer widths of the encoder (the decoder mirrors them);
-    ``activation`` is ``"tanh"`` or ``"relu"``; the defaults are the course's model (784-256-256-d, ReLU).
-    ``encode(x) -> (mu, logvar)``, ``decode(z) -> logits`` (N, 784), ``forward(x) -> VAEOutput`` with reparameterized
-    samples z = mu + sigma * eps: the one forward pass that training (:func:`vae_lesson.elbo.elbo_terms`) uses.
-    Taught in ``notebooks/03_train_vae.ipynb``.
-    """
+class BaseVAE(nn.Module):
+    """What every VAE of the course shares: ``latent_dim``, a ``likelihood`` for p(x|z), the reparameterized
+    forward pass, and the decoder's start at the average image. Subclasses define ``encode``, ``decode``,
+    ``config`` and ``_output_bias`` (the decoder's per-pixel output bias)."""
 
     #: The one reparameterized sampler (:func:`vae_lesson.gaussians.reparameterize`), here for discoverability.
     reparameterize = staticmethod(reparameterize)
 
-    def __init__(
-        self, latent_dim: int, hidden: Sequence[int] = COURSE_HIDDEN, activation: str = COURSE_ACTIVATION
-    ) -> None:
-        super().__init__()
+    def _init_common(self, latent_dim: int, likelihood: Likelihood | dict | str | None) -> None:
         if not isinstance(latent_dim, int) or latent_dim < 1:
             raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}.")
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}.")
-        self.latent_dim, self.hidden, self.activation = latent_dim, tuple(int(h) for h in hidden), activation
-        self.encoder = mlp([IMAGE_PIXELS, *self.hidden, 2 * latent_dim], activation)
-        self.decoder = mlp([latent_dim, *reversed(self.hidden), IMAGE_PIXELS], activation)
+        self.latent_dim = latent_dim
+        self.likelihood = make_likelihood(likelihood)
 
-    @property
-    def config(self) -> dict:
-        """The constructor arguments, enough to rebuild the model (saved with checkpoints)."""
-        return {"latent_dim": self.latent_dim, "hidden": list(self.hidden), "activation": self.activation}
+    def _likelihood_config(self) -> dict:
+        # the Bernoulli, the course's default, is left out: older checkpoints' configs stay valid as they are
+        return {} if type(self.likelihood) is BernoulliLikelihood else {"likelihood": self.likelihood.config}
 
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """q(z|x)'s mean and log-variance, each (N, d), for images x (N, 784) or (N, 28, 28)."""
-        mu, logvar = self.encoder(flatten_images(x)).chunk(2, dim=-1)
-        return mu, logvar
+        raise NotImplementedError
 
     def decode(self, z: Tensor) -> Tensor:
-        """Bernoulli logits (N, 784) of p(x|z) for latent codes z (N, d); sigmoid gives pixel probabilities."""
+        raise NotImplementedError
+
+    def _output_bias(self) -> Tensor:
+        raise NotImplementedError
+
+    def _check_codes(self, z: Tensor) -> None:
         if z.shape[-1] != self.latent_dim:
             raise ValueError(f"z must have {self.latent_dim} latent dimensions in its last axis, got {tuple(z.shape)}.")
-        return self.decoder(z)
 
     def init_output_bias(self, train_x: Tensor, clip: float = 1e-3) -> None:
         """Start the decoder at the average image: set its last layer's bias to the log-odds of each pixel's mean
@@ -111,7 +105,7 @@ class VAE(nn.Module):
             raise ValueError("train_x must hold at least one image with intensities in [0, 1].")
         mean = x.mean(dim=0, dtype=torch.float64).clamp(clip, 1 - clip)
         with torch.no_grad():
-            self.decoder[-1].bias.copy_(torch.logit(mean))
+            self._output_bias().copy_(torch.logit(mean))
 
     def forward(
         self, x: Tensor, *, num_samples: int | None = None, generator: torch.Generator | None = None
@@ -120,3 +114,120 @@ class VAE(nn.Module):
         mu, logvar = self.encode(x)
         z = self.reparameterize(mu, logvar, num_samples, generator)
         return VAEOutput(self.decode(z), mu, logvar, z)
+
+
+class VAE(BaseVAE):
+    """A VAE for 28x28 images: q(z|x) = N(mu(x), diag exp(logvar(x))), p(z) = N(0, I), p(x|z) from the decoder's
+    logits: Bernoulli (binary images) unless ``likelihood`` says otherwise (:mod:`vae_lesson.likelihoods`).
+
+    ``latent_dim`` is d; ``hidden`` the hidden-layer widths of the encoder (the decoder mirrors them);
+    ``activation`` is ``"tanh"`` or ``"relu"``; the defaults are the course's model (784-256-256-d, ReLU).
+    ``encode(x) -> (mu, logvar)``, ``decode(z) -> logits`` (N, 784), ``forward(x) -> VAEOutput`` with reparameterized
+    samples z = mu + sigma * eps: the one forward pass that training (:func:`vae_lesson.elbo.elbo_terms`) uses.
+    Taught in ``notebooks/03_train_vae.ipynb``.
+    """
+
+    def __init__(
+        self, latent_dim: int, hidden: Sequence[int] = COURSE_HIDDEN, activation: str = COURSE_ACTIVATION,
+        likelihood: Likelihood | dict | str | None = None,
+    ) -> None:
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}.")
+        self._init_common(latent_dim, likelihood)
+        self.hidden, self.activation = tuple(int(h) for h in hidden), activation
+        self.encoder = mlp([IMAGE_PIXELS, *self.hidden, 2 * latent_dim], activation)
+        self.decoder = mlp([latent_dim, *reversed(self.hidden), IMAGE_PIXELS], activation)
+
+    @property
+    def config(self) -> dict:
+        """The constructor arguments, enough to rebuild the model (saved with checkpoints)."""
+        return {"latent_dim": self.latent_dim, "hidden": list(self.hidden), "activation": self.activation,
+                **self._likelihood_config()}
+
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """q(z|x)'s mean and log-variance, each (N, d), for images x (N, 784) or (N, 28, 28)."""
+        mu, logvar = self.encoder(flatten_images(x)).chunk(2, dim=-1)
+        return mu, logvar
+
+    def decode(self, z: Tensor) -> Tensor:
+        """Logits (N, 784) of p(x|z) for latent codes z (N, d); for a Bernoulli, sigmoid gives pixel probabilities
+        (``model.likelihood.mean(logits)`` gives the expected image for any likelihood)."""
+        self._check_codes(z)
+        return self.decoder(z)
+
+    def _output_bias(self) -> Tensor:
+        return self.decoder[-1].bias
+
+
+class ConvVAE(BaseVAE):
+    """A convolutional VAE for 28x28 images, with :class:`VAE`'s interface.
+
+    Encoder: two stride-2 convolutions (28 -> 14 -> 7 pixels, ``channels`` feature maps), then a hidden layer of
+    ``hidden`` units giving mu and logvar. Decoder: the mirror image with transposed convolutions, plus one
+    learned bias per pixel (what ``init_output_bias`` sets). ``encode(x)`` takes x of shape (N, 28, 28),
+    (N, 1, 28, 28) or (N, 784); ``decode(z)`` gives logits (N, 784), or (k, N, 784) for codes (k, N, d), like
+    :class:`VAE`'s. Convolutions share weights across positions, so the model knows that images are made of local
+    parts. Taught in ``notebooks/06_real_data.ipynb``.
+    """
+
+    def __init__(
+        self, latent_dim: int, channels: Sequence[int] = (32, 64), hidden: int = 256,
+        likelihood: Likelihood | dict | str | None = None,
+    ) -> None:
+        super().__init__()
+        self._init_common(latent_dim, likelihood)
+        if len(channels) != 2 or any(int(c) < 1 for c in channels) or int(hidden) < 1:
+            raise ValueError(f"channels must be two positive integers and hidden a positive integer, "
+                             f"got channels={channels!r}, hidden={hidden!r}.")
+        self.channels, self.hidden = tuple(int(c) for c in channels), int(hidden)
+        c1, c2 = self.channels
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, c1, 4, stride=2, padding=1), nn.ReLU(),   # 28 -> 14
+            nn.Conv2d(c1, c2, 4, stride=2, padding=1), nn.ReLU(),  # 14 -> 7
+            nn.Flatten(), nn.Linear(c2 * 7 * 7, self.hidden), nn.ReLU(), nn.Linear(self.hidden, 2 * latent_dim),
+        )
+        self.decoder = nn.Sequential(
+            nn.Linear(latent_dim, self.hidden), nn.ReLU(), nn.Linear(self.hidden, c2 * 7 * 7), nn.ReLU(),
+            nn.Unflatten(1, (c2, 7, 7)),
+            nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1), nn.ReLU(),  # 7 -> 14
+            nn.ConvTranspose2d(c1, 1, 4, stride=2, padding=1, bias=False),  # 14 -> 28
+            nn.Flatten(),
+        )
+        self.pixel_bias = nn.Parameter(torch.zeros(IMAGE_PIXELS))
+
+    @property
+    def config(self) -> dict:
+        """The constructor arguments, enough to rebuild the model (saved with checkpoints)."""
+        return {"architecture": "conv", "latent_dim": self.latent_dim, "channels": list(self.channels),
+                "hidden": self.hidden, **self._likelihood_config()}
+
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """q(z|x)'s mean and log-variance, each (N, d), for images x (N, 28, 28), (N, 1, 28, 28) or (N, 784)."""
+        if x.ndim == 4 and x.shape[1:] == (1, 28, 28):
+            x = x.reshape(len(x), IMAGE_PIXELS)
+        x = flatten_images(x).reshape(-1, 1, 28, 28)
+        mu, logvar = self.encoder(x).chunk(2, dim=-1)
+        return mu, logvar
+
+    def decode(self, z: Tensor) -> Tensor:
+        """Logits (..., 784) of p(x|z) for latent codes z (..., d)."""
+        self._check_codes(z)
+        logits = self.decoder(z.reshape(-1, self.latent_dim)) + self.pixel_bias
+        return logits.reshape(*z.shape[:-1], IMAGE_PIXELS)
+
+    def _output_bias(self) -> Tensor:
+        return self.pixel_bias
+
+
+ARCHITECTURES = {"mlp": VAE, "conv": ConvVAE}
+
+
+def build_model(config: dict) -> BaseVAE:
+    """A fresh model from a ``config`` (a model's ``config`` property, as checkpoints store it): a :class:`ConvVAE`
+    if its ``architecture`` is ``"conv"``, else the course's :class:`VAE`."""
+    config = dict(config)
+    architecture = config.pop("architecture", "mlp")
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {architecture!r}: choose one of {', '.join(map(repr, ARCHITECTURES))}.")
+    return ARCHITECTURES[architecture](**config)

@@ -1,7 +1,9 @@
 """Pretrained VAEs shipped with the course, so that notebooks 04-05 and a classroom start at once.
 
 ``load("mnist-2d")`` returns a model with a 2-D latent (for pictures), ``load("mnist-32d")`` one with a
-32-D latent (for quality). Each is rebuilt from scratch, deterministically up to floating-point
+32-D latent (for quality); ``load("fashion-conv")`` and ``load("fashion-mlp")`` are Gaussian-decoder VAEs of
+Fashion-MNIST's grey levels (a convolutional one, and the course's MLP trained for the same time), for
+``notebooks/06_real_data.ipynb``. Each is rebuilt from scratch, deterministically up to floating-point
 threading, by ``python -m vae_lesson.pretrained --rebuild [NAME ...]``; its metadata records the recipe
 and the test NLL it reached, which the tests check. Trained in ``notebooks/03_train_vae.ipynb``'s way.
 """
@@ -18,10 +20,11 @@ from pathlib import Path
 import torch
 
 from vae_lesson.checkpoints import load_checkpoint, save_checkpoint
-from vae_lesson.data import binarized_test_set, load_mnist, test_subset
+from vae_lesson.data import binarized_test_set, load_fashion_mnist, load_mnist, test_subset
 from vae_lesson.evaluation import active_units, evaluate, nll_estimate
+from vae_lesson.likelihoods import bits_per_dim, dequantize
 from vae_lesson.files import require_file
-from vae_lesson.models import COURSE_ACTIVATION, COURSE_HIDDEN, VAE
+from vae_lesson.models import COURSE_ACTIVATION, COURSE_HIDDEN, VAE, build_model
 from vae_lesson.train import History, fit
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -44,7 +47,30 @@ RECIPES: dict[str, dict] = {
         "seed": 0,
         "full_nll": True,  # --rebuild also measures -L_5000 on the whole test set (FULL_NLL), 13 more minutes
     },
+    # Notebook 06's pair: the same data, likelihood (a Gaussian decoder with one learned sigma, the sigma-VAE), latent
+    # size and recipe; epochs chosen so that both train for about the same time on 2 CPU cores (benchmarks/RESULTS.md)
+    "fashion-conv": {
+        "data": "fashion-mnist",
+        "model": {"architecture": "conv", "latent_dim": 32, "channels": [32, 64], "hidden": 256,
+                  "likelihood": {"name": "gaussian", "sigma": 0.1, "learn_sigma": True}},
+        "fit": {"epochs": 16, "batch_size": 128, "lr": 2e-3, "lr_final": 1e-4, "lr_schedule": "cosine",
+                "kl_warmup_epochs": 4},
+        "init_output_bias": True,
+        "seed": 0,
+    },
+    "fashion-mlp": {
+        "data": "fashion-mnist",
+        "model": {"latent_dim": 32, "hidden": list(COURSE_HIDDEN), "activation": COURSE_ACTIVATION,
+                  "likelihood": {"name": "gaussian", "sigma": 0.1, "learn_sigma": True}},
+        "fit": {"epochs": 134, "batch_size": 128, "lr": 2e-3, "lr_final": 1e-4, "lr_schedule": "cosine",
+                "kl_warmup_epochs": 34},
+        "init_output_bias": True,
+        "seed": 0,
+    },
 }
+
+#: The data sets a recipe may name: MNIST (binarized, the default) or Fashion-MNIST (grey levels).
+DATA_LOADERS = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}
 
 #: The test-NLL check stored with each model and repeated by the tests: -L_k on a seeded random subset of the
 #: test images (``data.test_subset``; a prefix would be the cleaner half of MNIST's test set).
@@ -76,14 +102,34 @@ def load_with_info(name: str) -> tuple[VAE, History | None, dict]:
         f"`python -m vae_lesson.pretrained --rebuild {name}`.",
     )
     model, history, metadata = _load_cached(name, path.stat().st_mtime_ns)
-    fresh = VAE(**model.config)
+    fresh = build_model(model.config)
     fresh.load_state_dict(model.state_dict())
     return fresh.eval(), copy.deepcopy(history), copy.deepcopy(metadata)
 
 
 def load(name: str) -> VAE:
-    """A shipped pretrained VAE, ready to use (eval mode): ``"mnist-2d"`` or ``"mnist-32d"``."""
+    """A shipped pretrained VAE, ready to use (eval mode): ``"mnist-2d"``, ``"mnist-32d"``, ``"fashion-conv"`` or
+    ``"fashion-mlp"`` (``RECIPES`` says how each was trained)."""
     return load_with_info(name)[0]
+
+
+#: The likelihood check of a model of grey levels (Fashion-MNIST's models): -L_k on a seeded random subset of the
+#: test images, dequantized once; converted to bits per dimension by ``likelihoods.bits_per_dim``.
+GREY_NLL_CHECK = {"num_images": 1000, "subset_seed": 0, "k": 100, "dequantization_seed": 0, "sample_seed": 1}
+
+
+def dequantized_test_set(data: str = "fashion-mnist", seed: int = 0) -> torch.Tensor:
+    """A data set's test images (N, 28, 28), uniformly dequantized once with ``seed``: what a model of grey levels is
+    evaluated on."""
+    x, _ = DATA_LOADERS[data]("test")
+    return dequantize(x, torch.Generator().manual_seed(seed))
+
+
+def measure_grey_nll(model: VAE, data: str = "fashion-mnist", check: dict = GREY_NLL_CHECK) -> tuple[float, float]:
+    """-L_k and its standard error (nats per image) on a seeded random subset of the dequantized test images."""
+    x = dequantized_test_set(data, check["dequantization_seed"])
+    x = x[test_subset(check["num_images"], check["subset_seed"], size=len(x))]
+    return nll_estimate(model, x, check["k"], torch.Generator().manual_seed(check["sample_seed"]))
 
 
 def measure_nll(model: VAE, check: dict = NLL_CHECK) -> tuple[float, float]:
@@ -123,9 +169,20 @@ def record_full_nll(name: str) -> Path:
     return path
 
 
-def measurements(model: VAE) -> dict:
+def measurements(model: VAE, data: str = "mnist") -> dict:
     """What a shipped model's metadata records about its quality, all on the binarized test set (the inputs a
-    Bernoulli model is trained on): the test NLL check, the test ELBO and the number of active units."""
+    Bernoulli model is trained on): the test NLL check, the test ELBO and the number of active units.
+    For a model of grey levels (``data="fashion-mnist"``), on the dequantized test set, with bits per dimension."""
+    if not model.likelihood.binary_data:
+        test_grey = dequantized_test_set(data, GREY_NLL_CHECK["dequantization_seed"])
+        nll, stderr = measure_grey_nll(model, data)
+        return {
+            "test_nll": {**GREY_NLL_CHECK, "data": data, "nll": nll, "stderr": stderr,
+                         "bits_per_dim": bits_per_dim(-nll)},
+            "test_elbo": evaluate(model, test_grey, generator=torch.Generator().manual_seed(0))["elbo"],
+            "active_units": active_units(model, test_grey)[0],
+            "sigma": getattr(model.likelihood, "sigma", None),
+        }
     test_bin = binarized_test_set(0)
     nll, stderr = measure_nll(model)
     n_active, _ = active_units(model, test_bin)
@@ -139,7 +196,7 @@ def measurements(model: VAE) -> dict:
 def remeasure(name: str) -> Path:
     """Record a shipped model's measurements anew (same weights and history, updated metadata), atomically."""
     model, history, metadata = load_with_info(name)
-    metadata.update(measurements(model))
+    metadata.update(measurements(model, RECIPES[name].get("data", "mnist")))
     metadata["torch"] = str(torch.__version__)
     path = save_checkpoint(path_of(name), model, history, metadata)
     print(f"{name}: {_summary(metadata)} -> {path}")
@@ -148,6 +205,9 @@ def remeasure(name: str) -> Path:
 
 def _summary(metadata: dict) -> str:
     check = metadata["test_nll"]
+    if "bits_per_dim" in check:
+        return (f"test NLL (-L_{check['k']}, {check['num_images']} random dequantized test images) {check['nll']:.1f} ± "
+                f"{check['stderr']:.1f} nats = {check['bits_per_dim']:.3f} bits/dim, {metadata['active_units']} active units")
     return (f"test NLL (-L_{check['k']}, {check['num_images']} random test images) {check['nll']:.2f} ± "
             f"{check['stderr']:.2f} nats, {metadata['active_units']} active units")
 
@@ -156,9 +216,12 @@ def rebuild(name: str, progress: bool = True) -> Path:
     """Train the shipped model ``name`` from scratch with its recipe and write it (atomically) with its metadata."""
     recipe = RECIPES[name]
     torch.manual_seed(recipe["seed"])
-    model = VAE(**recipe["model"])
-    x_train, _ = load_mnist("train")
-    x_test, _ = load_mnist("test")
+    model = build_model(recipe["model"])
+    data = recipe.get("data", "mnist")
+    x_train, _ = DATA_LOADERS[data]("train")
+    x_test, _ = DATA_LOADERS[data]("test")
+    if recipe.get("init_output_bias"):
+        model.init_output_bias(x_train)
     start = time.perf_counter()
     history = fit(model, x_train, test_x=x_test, generator=torch.Generator().manual_seed(recipe["seed"]),
                   progress=progress, **recipe["fit"])
@@ -166,7 +229,7 @@ def rebuild(name: str, progress: bool = True) -> Path:
     metadata = {
         "name": name,
         "recipe": recipe,
-        **measurements(model),
+        **measurements(model, data),
         "training_seconds": round(seconds, 1),
         "torch": str(torch.__version__),
         "command": f"python -m vae_lesson.pretrained --rebuild {name}",

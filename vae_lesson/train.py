@@ -16,6 +16,7 @@ from torch import Tensor
 from vae_lesson.data import _binarize_unchecked, batches, binarize_once
 from vae_lesson.elbo import elbo_terms
 from vae_lesson.evaluation import evaluate
+from vae_lesson.likelihoods import dequantize, make_likelihood
 from vae_lesson.models import VAE, flatten_images
 
 #: Notebook 03's recipe, which :func:`fit`'s defaults follow: minibatches of 128, Adam's learning rate decaying
@@ -123,7 +124,10 @@ def fit(
 
     ``train_x``: grey-level images in [0, 1], (N, 28, 28) or (N, 784), binarized afresh every epoch
     (dynamic binarization); minibatches come from :func:`vae_lesson.data.batches`, not a per-item DataLoader.
-    ``test_x``: grey-level test images, binarized once (with a fixed seed) so that epochs are comparable.
+    For a model whose likelihood is one of grey levels (``model.likelihood``, e.g. a Gaussian decoder, taught in
+    ``notebooks/06_real_data.ipynb``) they are instead uniformly dequantized afresh every epoch
+    (:func:`vae_lesson.likelihoods.dequantize`); a learned sigma is trained with the other parameters.
+    ``test_x``: grey-level test images, binarized (or dequantized) once with a fixed seed so that epochs are comparable.
     ``beta`` weights the KL (beta = 1 is the ELBO). ``lr_final``: if given, the learning rate decays from ``lr``
     in the first epoch to ``lr_final`` in the last, following ``lr_schedule``: ``"geometric"`` (by the same factor
     every epoch) or ``"cosine"`` (half a cosine: slow at the start and at the end).
@@ -157,7 +161,8 @@ def fit(
     train_x = flatten_images(train_x)
     if train_x.min() < 0 or train_x.max() > 1:
         raise ValueError("train_x must hold intensities in [0, 1]; divide uint8 pixels by 255 first.")
-    test_bin = None if test_x is None else binarize_once(flatten_images(test_x), seed=0)
+    binary = make_likelihood(getattr(model, "likelihood", None)).binary_data
+    test_bin = None if test_x is None else _fixed_test_draw(flatten_images(test_x), binary)
     history = history if history is not None else History()
     # fused: one kernel for all parameters instead of a Python loop over them (a large share of a small model's step)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
@@ -173,8 +178,9 @@ def fit(
         kl_weight = beta * min(1.0, (epoch - first_epoch + 1) / kl_warmup_epochs) if kl_warmup_epochs else beta
         sums = [0.0, 0.0, 0]  # reconstruction and KL summed over the epoch's images, and their number
         for step, grey in enumerate(batches(train_x, batch_size, generator=generator)):
-            # a fresh draw every epoch, batch by batch (cache-friendly); train_x's range was checked once above
-            xb = _binarize_unchecked(grey, generator)
+            # a fresh draw every epoch, batch by batch (cache-friendly); train_x's range was checked once above.
+            # A model of grey levels (a Gaussian or continuous Bernoulli decoder) sees them uniformly dequantized.
+            xb = _binarize_unchecked(grey, generator) if binary else dequantize(grey, generator)
             loss, reconstruction, kl = _loss_terms(model, xb, kl_weight, generator)
             check_not_diverged(loss, f"at epoch {epoch}, step {step}", optimizer.param_groups[0]["lr"])
             optimizer.zero_grad(set_to_none=True)
@@ -195,6 +201,13 @@ def fit(
         bar.close()
     model.eval()
     return history
+
+
+def _fixed_test_draw(test_x: Tensor, binary: bool) -> Tensor:
+    """The test images, binarized (or, for a model of grey levels, dequantized) once with a fixed seed."""
+    if binary:
+        return binarize_once(test_x, seed=0)
+    return dequantize(test_x, torch.Generator().manual_seed(0))
 
 
 def _record(history: History, model: VAE, epoch: int, sums: list, test_bin: Tensor | None, seconds: float) -> None:

@@ -16,6 +16,8 @@ Notebooks use them as ``from vae_lesson import checks; checks.check_...(...)``. 
 - ``checks.latent``, ``notebooks/04_latent_explorer.ipynb``: ``check_slerp``, ``check_class_direction``;
 - ``checks.anomaly``, ``notebooks/05_density_and_anomalies.ipynb``: ``check_auroc``,
   ``check_sneaky_corruption``;
+- ``checks.real_data``, ``notebooks/06_real_data.ipynb``: ``check_gaussian_log_likelihood``,
+  ``check_sigma_for_beta``;
 
 and ``checks._verdict`` holds what they share (the verdict, the guard, the comparison with typical mistakes).
 """
@@ -31,6 +33,7 @@ from vae_lesson.checks.elbo import (
 )
 from vae_lesson.checks.gradients import check_optimal_baseline, check_reparam_sample, check_score_grad_mu
 from vae_lesson.checks.latent import check_class_direction, check_slerp
+from vae_lesson.checks.real_data import check_gaussian_log_likelihood, check_sigma_for_beta
 from vae_lesson.checks.training import (
     BETA_FEEDBACK,
     check_beta_prediction,
@@ -46,6 +49,7 @@ __all__ = [
     "check_beta_prediction",
     "check_class_direction",
     "check_elbo_mc",
+    "check_gaussian_log_likelihood",
     "check_gap_sign",
     "check_iwae_from_log_weights",
     "check_kl_diag",
@@ -53,6 +57,7 @@ __all__ = [
     "check_optimal_baseline",
     "check_reparam_sample",
     "check_score_grad_mu",
+    "check_sigma_for_beta",
     "check_slerp",
     "check_sneaky_corruption",
     "check_zero_gap_q",
