@@ -69,7 +69,13 @@ class BaseVAE(nn.Module):
         if not isinstance(latent_dim, int) or latent_dim < 1:
             raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}.")
         self.latent_dim = latent_dim
-        self.likelihood = make_likelihood(likelihood)
+        likelihood = make_likelihood(likelihood)
+        if type(likelihood) is BernoulliLikelihood:
+            # the default has no parameters: kept out of the module tree, so the course's model prints (and its
+            # state dict reads) exactly as before decoders had a likelihood
+            object.__setattr__(self, "likelihood", likelihood)
+        else:
+            self.likelihood = likelihood
 
     def _likelihood_config(self) -> dict:
         # the Bernoulli, the course's default, is left out: older checkpoints' configs stay valid as they are
