@@ -1,4 +1,4 @@
-"""Latency of notebook 04's widgets, kernel side: from a slider's new value to the new image bytes
+"""Latency of notebook 04's and notebook 07's widgets, kernel side: from a slider's new value to the new image bytes
 (decode plus PNG encoding, and for the 2-D model the scatter's marker), as the slider's observer runs it.
 
 Beside it, a reference measured in the same run: the naive way, a new matplotlib figure per update, rendered to
@@ -24,7 +24,9 @@ import torch  # noqa: E402
 
 from vae_lesson import pretrained  # noqa: E402
 from vae_lesson.data import load_mnist  # noqa: E402
-from vae_lesson.widgets import DigitEncoder, Interpolator, LatentExplorer  # noqa: E402
+from vae_lesson.data import binarized_test_set, test_subset  # noqa: E402
+from vae_lesson.rate_distortion import train_beta_sweep  # noqa: E402
+from vae_lesson.widgets import BetaExplorer, ConditionalExplorer, DigitEncoder, Interpolator, LatentExplorer  # noqa: E402
 
 
 def timed(action, values) -> list[float]:
@@ -97,6 +99,22 @@ def main() -> None:
     encoder = DigitEncoder(pretrained.load("mnist-2d"), x_test, y_test)
     indices = torch.randint(len(x_test), (args.updates,), generator=g).tolist()
     summary("mnist-2d: encoder new digit -> images + ellipse", timed(encoder.select, indices))
+
+    # notebook 07
+    conditional = ConditionalExplorer(pretrained.load("mnist-cvae"), x_test, y_test)
+    slider = conditional.sliders[0]
+    timed(lambda v: setattr(slider, "value", v), values[:20])
+    summary("mnist-cvae: conditional explorer slider -> digit + row of 10",
+            timed(lambda v: setattr(slider, "value", v), values))
+    labels = torch.randint(10, (args.updates,), generator=g).tolist()
+    summary("mnist-cvae: conditional explorer class button -> digit + row",
+            timed(lambda y: setattr(conditional.class_buttons, "value", y), labels))
+    x_train, _ = load_mnist("train")
+    runs = train_beta_sweep([0.1, 0.3, 1.0, 3.0, 10.0], x_train[:2000], binarized_test_set()[test_subset(300)], epochs=1)
+    beta_explorer = BetaExplorer(runs, x_test[:8].numpy(), elbo_levels=[100, 140, 180])
+    betas = [runs[i].beta for i in torch.randint(len(runs), (args.updates,), generator=g).tolist()]
+    summary("beta explorer slider -> plane + strip (models of a 1-epoch sweep)",
+            timed(lambda b: setattr(beta_explorer.slider, "value", b), betas))
 
 
 if __name__ == "__main__":

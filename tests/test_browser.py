@@ -1,6 +1,6 @@
 """Every notebook with widgets, in the real JupyterLab, in a real browser (Debian's chromium driven by Playwright).
 
-For each course notebook whose stored outputs contain a widget (today 01 and 04), JupyterLab is started on a copy
+For each course notebook whose stored outputs contain a widget (today 01, 04 and 07), JupyterLab is started on a copy
 of it (so that autosave never touches the repository) and, as a student would:
 
 - all cells are run (Run All), and every code cell must execute without an error or stderr output. Run All is
@@ -67,9 +67,10 @@ WIDGET_NOTEBOOKS = widget_notebooks()
 
 
 def test_the_browser_test_covers_the_widget_notebooks():
-    """Notebooks 01 (ElboExplorer) and 04 (latent-space widgets) are found, so neither can drop out unnoticed."""
+    """Notebooks 01 (ElboExplorer), 04 (latent-space widgets) and 07 (conditional and beta explorers) are found, so
+    none can drop out unnoticed."""
     names = [path.name for path in WIDGET_NOTEBOOKS]
-    assert "01_elbo.ipynb" in names and "04_latent_explorer.ipynb" in names, names
+    assert {"01_elbo.ipynb", "04_latent_explorer.ipynb", "07_conditional_and_beta.ipynb"} <= set(names), names
 
 
 def _need(condition: bool, what: str) -> None:

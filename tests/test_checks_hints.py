@@ -157,6 +157,13 @@ def wrong_answers(setting) -> dict[str, list[object]]:
                                           lambda x, m, ls: -(x - m).square().sum(-1).detach(),
                                           lambda x, m, ls: (x - m).square().sum(-1) / ls],
         "check_sigma_for_beta": [lambda b: math.sqrt(b / 2), lambda b: 392 * b, lambda b: "small", lambda b: float("nan")],
+        "check_rate_and_distortion": [lambda mu, lv, lg, x: (bce(lg, x).mean(), kl(mu, lv).mean()),
+                                      lambda mu, lv, lg, x: (kl(mu, lv).sum(), bce(lg, x).sum()),
+                                      lambda mu, lv, lg, x: kl(mu, lv).mean(),
+                                      lambda mu, lv, lg, x: (kl(mu, lv).mean(), -bce(lg, x).mean())],
+        "check_style_transfer": [lambda m, img, y: m.decode(m.encode(img.reshape(1, 784), torch.tensor([y]))[0]
+                                                             .expand(10, -1), torch.arange(10)).reshape(10, 28, 28),
+                                 lambda m, img, y: torch.zeros(10, 28, 28), lambda m, img, y: torch.zeros(28, 28)],
     }
 
 
@@ -208,7 +215,7 @@ def all_messages(setting):
 
 def test_no_checker_prints_a_solution_line(all_messages):
     kinds = {(name, kind, level) for name, kind, level, _ in all_messages}
-    assert len(kinds) == 16 * 3 * 2  # every checker, wrong/stub/unfinished, hint 1 and 2
+    assert len(kinds) == 18 * 3 * 2  # every checker, wrong/stub/unfinished, hint 1 and 2
     for name, kind, level, out in all_messages:
         flat = " ".join(out.split())
         leaked = [line for line in SOLUTION_LINES if line in flat]

@@ -13,9 +13,10 @@ from vae_lesson import checks
 from vae_lesson.checks._verdict import UNSOLVED_STUB, _call, _close, _conclude
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = ["_verdict", "elbo", "gradients", "training", "latent", "anomaly", "real_data"]
+MODULES = ["_verdict", "elbo", "gradients", "training", "latent", "anomaly", "real_data", "conditional"]
 NOTEBOOK_OF = {"elbo": "01_elbo", "gradients": "02_gradients", "training": "03_train_vae",
-               "latent": "04_latent_explorer", "anomaly": "05_density_and_anomalies", "real_data": "06_real_data"}
+               "latent": "04_latent_explorer", "anomaly": "05_density_and_anomalies", "real_data": "06_real_data",
+               "conditional": "07_conditional_and_beta"}
 
 
 def test_close_returns_a_bool():
@@ -50,7 +51,7 @@ def test_conclude_prints_the_problem_or_the_confirmation(verdict):
 def test_every_checker_is_importable_from_the_package():
     modules = [getattr(checks, module) for module in MODULES[1:]]
     names = {name for module in modules for name in dir(module) if name.startswith("check_")}
-    assert len(names) == 16
+    assert len(names) == 18
     assert names <= set(checks.__all__)
     assert all(hasattr(checks, name) for name in checks.__all__)
     for name in names:

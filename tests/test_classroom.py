@@ -130,7 +130,7 @@ def test_notebooks_without_exercises_are_copied_unchanged():
     for name in set(NAMES) - set(WITH_EXERCISES):
         assert student_copy(teacher(name), with_answers=True) == teacher(name)
         assert student_copy(teacher(name)).cells == [cell for cell in teacher(name).cells if not is_answer(cell)]
-    assert len(WITH_EXERCISES) == 6  # notebooks 01-06; 00 has none
+    assert len(WITH_EXERCISES) == 7  # notebooks 01-07; 00 has none
 
 
 @pytest.mark.parametrize("name", WITH_EXERCISES)

@@ -9,7 +9,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 MAX_WORDS = 200
 CHECKED = ["00_start_here.ipynb", "01_elbo.ipynb", "02_gradients.ipynb", "03_train_vae.ipynb",
-           "04_latent_explorer.ipynb", "05_density_and_anomalies.ipynb", "06_real_data.ipynb"]
+           "04_latent_explorer.ipynb", "05_density_and_anomalies.ipynb", "06_real_data.ipynb",
+           "07_conditional_and_beta.ipynb"]
 
 
 def words(source: str) -> int:

@@ -66,9 +66,9 @@ def test_kl_warmup_raises_the_kl_weight_linearly_to_beta(subset, monkeypatch):
     weights = []
     real_loss_terms = train._loss_terms
 
-    def recording(model, xb, beta, generator):
+    def recording(model, xb, beta, generator, yb=None):
         weights.append(beta)
-        return real_loss_terms(model, xb, beta, generator)
+        return real_loss_terms(model, xb, beta, generator, yb)
 
     monkeypatch.setattr(train, "_loss_terms", recording)
     history = fit(small_model(), subset[:200], 4, batch_size=100, beta=2.0, kl_warmup_epochs=3, progress=False)
@@ -115,8 +115,8 @@ def test_fit_defaults_are_notebook_03s_recipe(subset, monkeypatch):
     seen = []
     real_terms = train._loss_terms
     real_check = train.check_not_diverged
-    monkeypatch.setattr(train, "_loss_terms", lambda m, xb, beta, g: (seen.append(("beta", beta)),
-                                                                      real_terms(m, xb, beta, g))[1])
+    monkeypatch.setattr(train, "_loss_terms", lambda m, xb, beta, g, yb=None: (seen.append(("beta", beta)),
+                                                                               real_terms(m, xb, beta, g, yb))[1])
     monkeypatch.setattr(train, "check_not_diverged", lambda loss, where, lr: (seen.append(("lr", lr)),
                                                                              real_check(loss, where, lr)))
     fit(small_model(), subset[:128], 8, progress=False)  # one minibatch of 128 per epoch

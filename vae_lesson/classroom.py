@@ -42,6 +42,7 @@ COURSE: list[tuple[str, str]] = [
     ("04_latent_explorer.ipynb", "04 · The latent explorer"),
     ("05_density_and_anomalies.ipynb", "05 · Density and anomalies"),
     ("06_real_data.ipynb", "06 · Real data"),
+    ("07_conditional_and_beta.ipynb", "07 · A conditional VAE and β"),
 ]
 
 

@@ -1,8 +1,9 @@
 """The VAE: an encoder giving a diagonal Gaussian q(z|x), and a decoder giving the logits of p(x|z).
 
 :class:`VAE` is the course's MLP (taught in ``notebooks/03_train_vae.ipynb``; a small one appears in
-``notebooks/02_gradients.ipynb``); :class:`ConvVAE` a convolutional one (``notebooks/06_real_data.ipynb``).
-Both decode to one logit per pixel; their ``likelihood`` (:mod:`vae_lesson.likelihoods`) says what distribution
+``notebooks/02_gradients.ipynb``); :class:`ConvVAE` a convolutional one (``notebooks/06_real_data.ipynb``);
+:class:`ConditionalVAE` one whose encoder and decoder also see the digit's label
+(``notebooks/07_conditional_and_beta.ipynb``). All decode to one logit per pixel; their ``likelihood`` (:mod:`vae_lesson.likelihoods`) says what distribution
 those logits parameterise: Bernoulli by default, Gaussian or continuous Bernoulli for grey levels.
 """
 
@@ -61,6 +62,9 @@ class BaseVAE(nn.Module):
     """What every VAE of the course shares: ``latent_dim``, a ``likelihood`` for p(x|z), the reparameterized
     forward pass, and the decoder's start at the average image. Subclasses define ``encode``, ``decode``,
     ``config`` and ``_output_bias`` (the decoder's per-pixel output bias)."""
+
+    #: Whether encode, decode and forward also take the labels y (:class:`ConditionalVAE`).
+    conditional = False
 
     #: The one reparameterized sampler (:func:`vae_lesson.gaussians.reparameterize`), here for discoverability.
     reparameterize = staticmethod(reparameterize)
@@ -226,7 +230,87 @@ class ConvVAE(BaseVAE):
         return self.pixel_bias
 
 
-ARCHITECTURES = {"mlp": VAE, "conv": ConvVAE}
+def check_labels(y: Tensor, n: int, num_classes: int) -> Tensor:
+    """``y`` checked as n integer class labels in [0, num_classes): a tensor (n,) of int64, with a clear error."""
+    if not isinstance(y, Tensor):
+        raise TypeError(f"labels y must be a tensor of class numbers, got {type(y).__name__}; "
+                        "e.g. torch.tensor([7]) for one 7.")
+    if y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
+        raise TypeError(f"labels y must hold whole class numbers (an integer tensor such as torch.int64), got {y.dtype}.")
+    if y.shape != (n,):
+        raise ValueError(f"expected one label per image, shape ({n},), got {tuple(y.shape)}.")
+    if n and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError(f"labels must lie in 0..{num_classes - 1}, got values from {int(y.min())} to {int(y.max())}.")
+    return y.long()
+
+
+class ConditionalVAE(BaseVAE):
+    """A conditional VAE (Sohn, Lee & Yan 2015): q(z|x, y) and p(x|z, y), the class label y an input to both.
+
+    The encoder and the decoder are the course's MLPs (:class:`VAE`'s ``hidden`` and ``activation``), each fed
+    the label as a one-hot vector of ``num_classes`` entries beside its usual input. Since the decoder is told the
+    class, the code z need not carry it: z holds the *style* (slant, thickness, width), and
+    ``decode(z, y)`` draws that style as any class y. ``encode(x, y) -> (mu, logvar)`` (each (N, d));
+    ``decode(z, y) -> logits`` (N, 784), or (k, N, 784) for codes (k, N, d); ``forward(x, y)`` like :class:`VAE`'s.
+    y holds int64 labels of shape (N,). :func:`vae_lesson.train.fit` trains it when given ``train_labels``.
+    Taught in ``notebooks/07_conditional_and_beta.ipynb``.
+    """
+
+    conditional = True
+
+    def __init__(
+        self, latent_dim: int, num_classes: int = 10, hidden: Sequence[int] = COURSE_HIDDEN,
+        activation: str = COURSE_ACTIVATION, likelihood: Likelihood | dict | str | None = None,
+    ) -> None:
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}.")
+        if not isinstance(num_classes, int) or num_classes < 2:
+            raise ValueError(f"num_classes must be an integer of at least 2, got {num_classes!r}.")
+        self._init_common(latent_dim, likelihood)
+        self.num_classes = num_classes
+        self.hidden, self.activation = tuple(int(h) for h in hidden), activation
+        self.encoder = mlp([IMAGE_PIXELS + num_classes, *self.hidden, 2 * latent_dim], activation)
+        self.decoder = mlp([latent_dim + num_classes, *reversed(self.hidden), IMAGE_PIXELS], activation)
+
+    @property
+    def config(self) -> dict:
+        """The constructor arguments, enough to rebuild the model (saved with checkpoints)."""
+        return {"architecture": "conditional", "latent_dim": self.latent_dim, "num_classes": self.num_classes,
+                "hidden": list(self.hidden), "activation": self.activation, **self._likelihood_config()}
+
+    def one_hot(self, y: Tensor, n: int) -> Tensor:
+        """The labels y (n,) checked, as one-hot rows (n, num_classes) of floats."""
+        y = check_labels(y, n, self.num_classes)
+        return torch.nn.functional.one_hot(y, self.num_classes).to(self._output_bias().dtype)
+
+    def encode(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        """q(z|x, y)'s mean and log-variance, each (N, d), for images x (N, 784) or (N, 28, 28) and labels y (N,)."""
+        x = flatten_images(x)
+        mu, logvar = self.encoder(torch.cat([x, self.one_hot(y, len(x)).to(x.dtype)], dim=-1)).chunk(2, dim=-1)
+        return mu, logvar
+
+    def decode(self, z: Tensor, y: Tensor) -> Tensor:
+        """Logits of p(x|z, y): (N, 784) for codes z (N, d), or (k, N, 784) for z (k, N, d); labels y (N,)."""
+        self._check_codes(z)
+        if z.ndim not in (2, 3):
+            raise ValueError(f"z must be (N, {self.latent_dim}) or (k, N, {self.latent_dim}), got {tuple(z.shape)}.")
+        y_hot = self.one_hot(y, z.shape[-2]).to(z.dtype).expand(*z.shape[:-1], self.num_classes)
+        return self.decoder(torch.cat([z, y_hot], dim=-1))
+
+    def forward(
+        self, x: Tensor, y: Tensor, *, num_samples: int | None = None, generator: torch.Generator | None = None
+    ) -> VAEOutput:
+        """Encode (x, y), draw ``num_samples`` reparameterized codes z from q(z|x, y) (one if None), decode (z, y)."""
+        mu, logvar = self.encode(x, y)
+        z = self.reparameterize(mu, logvar, num_samples, generator)
+        return VAEOutput(self.decode(z, y), mu, logvar, z)
+
+    def _output_bias(self) -> Tensor:
+        return self.decoder[-1].bias
+
+
+ARCHITECTURES = {"mlp": VAE, "conv": ConvVAE, "conditional": ConditionalVAE}
 
 
 def build_model(config: dict) -> BaseVAE:

@@ -3,7 +3,8 @@
 ``load("mnist-2d")`` returns a model with a 2-D latent (for pictures), ``load("mnist-32d")`` one with a
 32-D latent (for quality); ``load("fashion-conv")`` and ``load("fashion-mlp")`` are Gaussian-decoder VAEs of
 Fashion-MNIST's grey levels (a convolutional one, and the course's MLP trained for the same time), for
-``notebooks/06_real_data.ipynb``. Each is rebuilt from scratch, deterministically up to floating-point
+``notebooks/06_real_data.ipynb``; ``load("mnist-cvae")`` is a conditional VAE of MNIST's digits (the label an
+input to encoder and decoder), for ``notebooks/07_conditional_and_beta.ipynb``. Each is rebuilt from scratch, deterministically up to floating-point
 threading, by ``python -m vae_lesson.pretrained --rebuild [NAME ...]``; its metadata records the recipe
 and the test NLL it reached, which the tests check. Trained in ``notebooks/03_train_vae.ipynb``'s way.
 """
@@ -67,6 +68,17 @@ RECIPES: dict[str, dict] = {
         "init_output_bias": True,
         "seed": 0,
     },
+    # Notebook 07's conditional VAE: the course's MLPs with the label as a one-hot input to both, a 16-D latent for
+    # the style, notebook 03's recipe with the warm-up over the first quarter (cosine decay), about 5 minutes on 2 cores
+    "mnist-cvae": {
+        "model": {"architecture": "conditional", "latent_dim": 16, "num_classes": 10, "hidden": list(COURSE_HIDDEN),
+                  "activation": COURSE_ACTIVATION},
+        "fit": {"epochs": 60, "batch_size": 128, "lr": 2e-3, "lr_final": 1e-4, "lr_schedule": "cosine",
+                "kl_warmup_epochs": 15},
+        "init_output_bias": True,
+        "labels": True,
+        "seed": 0,
+    },
 }
 
 #: The data sets a recipe may name: MNIST (binarized, the default) or Fashion-MNIST (grey levels).
@@ -108,8 +120,8 @@ def load_with_info(name: str) -> tuple[VAE, History | None, dict]:
 
 
 def load(name: str) -> VAE:
-    """A shipped pretrained VAE, ready to use (eval mode): ``"mnist-2d"``, ``"mnist-32d"``, ``"fashion-conv"`` or
-    ``"fashion-mlp"`` (``RECIPES`` says how each was trained)."""
+    """A shipped pretrained VAE, ready to use (eval mode): ``"mnist-2d"``, ``"mnist-32d"``, ``"fashion-conv"``,
+    ``"fashion-mlp"`` or ``"mnist-cvae"`` (``RECIPES`` says how each was trained)."""
     return load_with_info(name)[0]
 
 
@@ -139,9 +151,11 @@ def measure_nll(model: VAE, check: dict = NLL_CHECK) -> tuple[float, float]:
     if missing:
         raise ValueError(f"the NLL check lacks {sorted(missing)}; it was recorded by an older version of the course: "
                          "run `python -m vae_lesson.pretrained --remeasure` to record it anew.")
-    x = binarized_test_set(check["binarization_seed"])[test_subset(check["num_images"], check["subset_seed"])]
+    subset = test_subset(check["num_images"], check["subset_seed"])
+    x = binarized_test_set(check["binarization_seed"])[subset]
+    labels = load_mnist("test")[1][subset] if model.conditional else None  # a conditional VAE: -L_k of log p(x|y)
     return nll_estimate(model, x, check["k"], torch.Generator().manual_seed(check["sample_seed"]),
-                        chunk_size=NLL_CHECK_CHUNK_SIZE)
+                        chunk_size=NLL_CHECK_CHUNK_SIZE, labels=labels)
 
 
 #: The paper-style evaluation (Burda et al. 2016): -L_5000 over all 10,000 test images, binarized once with seed 0.
@@ -184,11 +198,12 @@ def measurements(model: VAE, data: str = "mnist") -> dict:
             "sigma": getattr(model.likelihood, "sigma", None),
         }
     test_bin = binarized_test_set(0)
+    labels = load_mnist("test")[1] if model.conditional else None
     nll, stderr = measure_nll(model)
-    n_active, _ = active_units(model, test_bin)
+    n_active, _ = active_units(model, test_bin, labels=labels)
     return {
         "test_nll": {**NLL_CHECK, "nll": nll, "stderr": stderr},
-        "test_elbo": evaluate(model, test_bin, generator=torch.Generator().manual_seed(0))["elbo"],
+        "test_elbo": evaluate(model, test_bin, generator=torch.Generator().manual_seed(0), labels=labels)["elbo"],
         "active_units": n_active,
     }
 
@@ -218,13 +233,14 @@ def rebuild(name: str, progress: bool = True) -> Path:
     torch.manual_seed(recipe["seed"])
     model = build_model(recipe["model"])
     data = recipe.get("data", "mnist")
-    x_train, _ = DATA_LOADERS[data]("train")
-    x_test, _ = DATA_LOADERS[data]("test")
+    x_train, y_train = DATA_LOADERS[data]("train")
+    x_test, y_test = DATA_LOADERS[data]("test")
+    labels = {"train_labels": y_train, "test_labels": y_test} if recipe.get("labels") else {}
     if recipe.get("init_output_bias"):
         model.init_output_bias(x_train)
     start = time.perf_counter()
     history = fit(model, x_train, test_x=x_test, generator=torch.Generator().manual_seed(recipe["seed"]),
-                  progress=progress, **recipe["fit"])
+                  progress=progress, **labels, **recipe["fit"])
     seconds = time.perf_counter() - start
     metadata = {
         "name": name,

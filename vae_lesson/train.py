@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from vae_lesson.data import _binarize_unchecked, batches, binarize_once
-from vae_lesson.elbo import elbo_terms
+from vae_lesson.elbo import elbo_terms, require_labels_for
 from vae_lesson.evaluation import evaluate
 from vae_lesson.likelihoods import dequantize, make_likelihood
 from vae_lesson.models import VAE, flatten_images
@@ -75,8 +75,9 @@ class History:
         return len(self.epoch)
 
 
-def _loss_terms(model: VAE, xb: Tensor, beta: float, generator: torch.Generator | None) -> tuple[Tensor, Tensor, Tensor]:
-    reconstruction, kl = elbo_terms(model, xb, 1, generator)
+def _loss_terms(model: VAE, xb: Tensor, beta: float, generator: torch.Generator | None,
+                yb: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    reconstruction, kl = elbo_terms(model, xb, 1, generator, yb)
     loss = -(reconstruction - beta * kl).mean()  # negative (beta-)ELBO per image: summed over pixels, mean over batch
     return loss, reconstruction.mean().detach(), kl.mean().detach()
 
@@ -115,6 +116,8 @@ def fit(
     time_budget: float | None = None,
     kl_warmup_epochs: int | None = None,
     lr_schedule: str = COURSE_RECIPE["lr_schedule"],
+    train_labels: Tensor | None = None,
+    test_labels: Tensor | None = None,
 ) -> History:
     """Train ``model`` by maximising the ELBO with Adam; return the per-epoch :class:`History`.
 
@@ -140,6 +143,9 @@ def fit(
     the true ELBO (KL weight 1), whatever weight was trained with. The default, None, is the recipe's two thirds
     of the epochs, rounded (10 of 15; a warm-up of 0 or 1 epoch means none: the first epoch already has the full
     weight, as in a 1- or 2-epoch run).
+    ``train_labels``, ``test_labels``: the images' class numbers (int64, one per image), which a conditional VAE
+    (:class:`vae_lesson.models.ConditionalVAE`, ``notebooks/07_conditional_and_beta.ipynb``) needs and any other
+    model refuses; the history then records the conditional ELBO.
     ``progress`` shows a tqdm progress bar (unless the environment sets TQDM_DISABLE); with ``progress=False``
     nothing is printed.
     Raises :class:`TrainingDivergedError` if the loss becomes NaN or infinite.
@@ -161,6 +167,11 @@ def fit(
     train_x = flatten_images(train_x)
     if train_x.min() < 0 or train_x.max() > 1:
         raise ValueError("train_x must hold intensities in [0, 1]; divide uint8 pixels by 255 first.")
+    require_labels_for(model, train_labels, "fit (train_labels)", len(train_x))
+    if test_x is not None:
+        require_labels_for(model, test_labels, "fit (test_labels)", len(test_x))
+    elif test_labels is not None:
+        raise ValueError("fit: test_labels were given without test_x.")
     binary = make_likelihood(getattr(model, "likelihood", None)).binary_data
     test_bin = None if test_x is None else _fixed_test_draw(flatten_images(test_x), binary)
     history = history if history is not None else History()
@@ -177,11 +188,11 @@ def fit(
             group["lr"] = learning_rate(lr, lr_final, lr_schedule, run_fraction)
         kl_weight = beta * min(1.0, (epoch - first_epoch + 1) / kl_warmup_epochs) if kl_warmup_epochs else beta
         sums = [0.0, 0.0, 0]  # reconstruction and KL summed over the epoch's images, and their number
-        for step, grey in enumerate(batches(train_x, batch_size, generator=generator)):
+        for step, (grey, yb) in enumerate(_labelled_batches(train_x, train_labels, batch_size, generator)):
             # a fresh draw every epoch, batch by batch (cache-friendly); train_x's range was checked once above.
             # A model of grey levels (a Gaussian or continuous Bernoulli decoder) sees them uniformly dequantized.
             xb = _binarize_unchecked(grey, generator) if binary else dequantize(grey, generator)
-            loss, reconstruction, kl = _loss_terms(model, xb, kl_weight, generator)
+            loss, reconstruction, kl = _loss_terms(model, xb, kl_weight, generator, yb)
             check_not_diverged(loss, f"at epoch {epoch}, step {step}", optimizer.param_groups[0]["lr"])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -191,7 +202,7 @@ def fit(
             sums[2] += len(xb)
             if bar is not None:
                 bar.update()
-        _record(history, model, epoch, sums, test_bin, elapsed0 + time.perf_counter() - start)
+        _record(history, model, epoch, sums, test_bin, elapsed0 + time.perf_counter() - start, test_labels)
         if bar is not None:
             bar.set_postfix(train_elbo=f"{history.train_elbo[-1]:.1f}",
                             test_elbo=f"{history.test_elbo[-1]:.1f}" if test_bin is not None else "-")
@@ -203,6 +214,13 @@ def fit(
     return history
 
 
+def _labelled_batches(x: Tensor, labels: Tensor | None, batch_size: int, generator: torch.Generator | None):
+    """Shuffled minibatches (xb, yb), yb None without labels; the same permutation draws either way."""
+    if labels is None:
+        return ((xb, None) for xb in batches(x, batch_size, generator=generator))
+    return batches((x, labels), batch_size, generator=generator)
+
+
 def _fixed_test_draw(test_x: Tensor, binary: bool) -> Tensor:
     """The test images, binarized (or, for a model of grey levels, dequantized) once with a fixed seed."""
     if binary:
@@ -210,7 +228,8 @@ def _fixed_test_draw(test_x: Tensor, binary: bool) -> Tensor:
     return dequantize(test_x, torch.Generator().manual_seed(0))
 
 
-def _record(history: History, model: VAE, epoch: int, sums: list, test_bin: Tensor | None, seconds: float) -> None:
+def _record(history: History, model: VAE, epoch: int, sums: list, test_bin: Tensor | None, seconds: float,
+            test_labels: Tensor | None = None) -> None:
     reconstruction, kl = sums[0] / sums[2], sums[1] / sums[2]
     history.epoch.append(epoch)
     history.train_reconstruction.append(reconstruction)
@@ -218,7 +237,7 @@ def _record(history: History, model: VAE, epoch: int, sums: list, test_bin: Tens
     history.train_elbo.append(reconstruction - kl)
     history.seconds.append(seconds)
     if test_bin is not None:
-        scores = evaluate(model, test_bin, generator=torch.Generator().manual_seed(epoch))
+        scores = evaluate(model, test_bin, generator=torch.Generator().manual_seed(epoch), labels=test_labels)
         history.test_elbo.append(scores["elbo"])
         history.test_reconstruction.append(scores["reconstruction"])
         history.test_kl.append(scores["kl"])

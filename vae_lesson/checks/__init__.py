@@ -18,12 +18,15 @@ Notebooks use them as ``from vae_lesson import checks; checks.check_...(...)``. 
   ``check_sneaky_corruption``;
 - ``checks.real_data``, ``notebooks/06_real_data.ipynb``: ``check_gaussian_log_likelihood``,
   ``check_sigma_for_beta``;
+- ``checks.conditional``, ``notebooks/07_conditional_and_beta.ipynb``: ``check_rate_and_distortion``,
+  ``check_style_transfer``;
 
 and ``checks._verdict`` holds what they share (the verdict, the guard, the comparison with typical mistakes).
 """
 
 from vae_lesson.checks._verdict import UNSOLVED, report
 from vae_lesson.checks.anomaly import check_auroc, check_sneaky_corruption
+from vae_lesson.checks.conditional import check_rate_and_distortion, check_style_transfer
 from vae_lesson.checks.elbo import (
     GAP_SIGN_FEEDBACK,
     check_elbo_mc,
@@ -55,11 +58,13 @@ __all__ = [
     "check_kl_diag",
     "check_negative_elbo_loss",
     "check_optimal_baseline",
+    "check_rate_and_distortion",
     "check_reparam_sample",
     "check_score_grad_mu",
     "check_sigma_for_beta",
     "check_slerp",
     "check_sneaky_corruption",
+    "check_style_transfer",
     "check_zero_gap_q",
     "report",
 ]

@@ -5,6 +5,11 @@ and driven from Python, so it is tested without a browser; ``.widget`` is what a
 - ``vae_lesson.widgets.latent_space``: ``LatentExplorer`` and ``DigitEncoder``; ``vae_lesson.widgets.interpolation``:
   ``Interpolator``; ``vae_lesson.widgets.scatter``: the ``LatentScatter`` they draw on; all taught in
   ``notebooks/04_latent_explorer.ipynb``.
+- ``vae_lesson.widgets.conditional``: ``ConditionalExplorer`` (ask a conditional VAE for a digit) and
+  ``vae_lesson.widgets.beta``: ``BetaExplorer`` (along a beta sweep on the rate-distortion plane), both taught in
+  ``notebooks/07_conditional_and_beta.ipynb``.
+- ``vae_lesson.widgets.sliders``: what the explorers with one slider per latent dimension share (``z``,
+  ``set_sliders``).
 - ``vae_lesson.widgets.inputs``: what the latent-space widgets share: reading typed input (``parse_index``,
   ``parse_numbers``) and explaining wrong input (``WidgetInputError``) in a message line.
 - ``vae_lesson.widgets.rendering``: what every widget shares for drawing: a lock per widget (``locked``; ipykernel 7
@@ -15,6 +20,8 @@ Every public name is importable from ``vae_lesson.widgets`` itself. The PNG rend
 (``figure_png``, ``png_bytes``, ``digit_pixels``) lives in ``vae_lesson.plots``.
 """
 
+from vae_lesson.widgets.beta import BetaExplorer
+from vae_lesson.widgets.conditional import ConditionalExplorer
 from vae_lesson.widgets.elbo import ElboExplorer
 from vae_lesson.widgets.inputs import WidgetInputError, parse_index, parse_numbers
 from vae_lesson.widgets.interpolation import Interpolator
@@ -22,6 +29,8 @@ from vae_lesson.widgets.latent_space import DigitEncoder, LatentExplorer
 from vae_lesson.widgets.scatter import LatentScatter
 
 __all__ = [
+    "BetaExplorer",
+    "ConditionalExplorer",
     "DigitEncoder",
     "ElboExplorer",
     "Interpolator",

@@ -13,7 +13,6 @@ draws under its own lock, since ipykernel 7 runs the browser's messages on anoth
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 
 import ipywidgets as widgets
 import numpy as np
@@ -34,13 +33,14 @@ from vae_lesson.widgets.inputs import (
     parse_numbers,
 )
 from vae_lesson.widgets.interpolation import Interpolator
-from vae_lesson.widgets.rendering import SLIDER_STYLE, SLIDER_WIDTH, image_row, locked, on_step, show_png
+from vae_lesson.widgets.rendering import image_row, locked, show_png
 from vae_lesson.widgets.scatter import LatentScatter
+from vae_lesson.widgets.sliders import _LatentSliders
 
 __all__ = ["DigitEncoder", "Interpolator", "LatentExplorer", "LatentScatter"]
 
 
-class LatentExplorer(_ReportsInput):
+class LatentExplorer(_LatentSliders, _ReportsInput):
     """Sliders for latent dimensions; the decoded image sigmoid(decode(z)) follows them at once.
 
     For a 2-D latent there is one slider per dimension and, beside the image, the test set's latent scatter
@@ -65,15 +65,9 @@ class LatentExplorer(_ReportsInput):
         count = min(d, self.MAX_SLIDERS) if num_sliders is None else num_sliders
         if not isinstance(count, int) or not 1 <= count <= d:
             raise ValueError(f"num_sliders must be a whole number from 1 to the latent size {d}, got {num_sliders!r}.")
-        self.dims = sorted(dimensions_by_kl(self.mu, self.logvar)[:count].tolist())
         self._lock = threading.RLock()
-        self.limit, self.scale = float(slider_limit), scale
-        self.sliders = [
-            widgets.FloatSlider(value=0.0, min=-self.limit, max=self.limit, step=0.01, description=f"z[{j}]",
-                                continuous_update=True, readout_format=".2f", layout=widgets.Layout(width=SLIDER_WIDTH),
-                                style=SLIDER_STYLE)
-            for j in self.dims
-        ]
+        self.scale = scale
+        self._make_sliders(sorted(dimensions_by_kl(self.mu, self.logvar)[:count].tolist()), slider_limit)
         self.index_box = widgets.Text(description="digit #", continuous_update=False,
                                       placeholder=f"0 to {len(self.images) - 1}")
         self.z_box = widgets.Text(description="type z", continuous_update=False,
@@ -83,9 +77,6 @@ class LatentExplorer(_ReportsInput):
         self.scatter = LatentScatter(self.mu, self.labels, limit=self.limit + 1) if d == 2 else None
         self.scatter_image = widgets.Image(format="png")
         self._base = torch.zeros(d)
-        self._holding = False
-        for slider in self.sliders:
-            slider.observe(lambda _change: self._on_slider(), names="value")
         self.index_box.observe(lambda change: self.messages.guard(lambda: self.type_reference(change["new"])),
                                names="value")
         self.z_box.observe(lambda change: self.messages.guard(lambda: self.type_z(change["new"])), names="value")
@@ -97,39 +88,13 @@ class LatentExplorer(_ReportsInput):
         ])
         self.set_reference(reference_index)
 
-    @property
-    @locked
-    def z(self) -> torch.Tensor:
-        """The current latent code (d,): the reference digit's posterior mean with the sliders' dimensions set."""
-        z = self._base.clone()
-        z[self.dims] = torch.tensor([slider.value for slider in self.sliders])
-        return z
-
-    @locked
-    def set_sliders(self, values: Sequence[float]) -> None:
-        """Move all sliders at once (one redraw). Values must lie in the sliders' range; each is rounded to the
-        sliders' step (0.01), as the browser would round it, so that ``z`` is what the sliders show."""
-        values = [float(v) for v in values]
-        if len(values) != len(self.sliders):
-            raise ValueError(f"expected {len(self.sliders)} values, one per slider, got {len(values)}.")
-        for value in values:
-            if not -self.limit <= value <= self.limit:
-                raise ValueError(f"{value} is outside the sliders' range [{-self.limit}, {self.limit}].")
-        self._holding = True
-        try:
-            for slider, value in zip(self.sliders, values):
-                slider.value = on_step(slider, value)  # what the browser keeps: it has nothing to send back
-        finally:
-            self._holding = False
-        self._refresh()
-
     @locked
     def set_reference(self, index: int | str) -> None:
         """Hold the dimensions without sliders at test image ``index``'s posterior mean, and move the sliders
         to that mean too (clipped to their range, rounded to their step)."""
         index = parse_index(index, len(self.images))
         self._base = self.mu[index].clone()
-        self.set_sliders([min(max(self._base[j].item(), -self.limit), self.limit) for j in self.dims])
+        self.set_sliders(self._clipped(self._base))
         label = int(self.labels[index])
         self.messages.say(f"z starts at the posterior mean of test image {index}" + (f" (a {label})" if label >= 0
                           else "") + f", rounded to the sliders' step of {self.sliders[0].step:g}.")
@@ -149,11 +114,6 @@ class LatentExplorer(_ReportsInput):
     def current_images(self) -> dict[str, np.ndarray]:
         """What is displayed, as float32 arrays: 'decoded', sigmoid(decode(z)) for the current z, (28, 28)."""
         return {"decoded": self._image.copy()}
-
-    @locked
-    def _on_slider(self) -> None:
-        if not self._holding:  # read under the lock: set_sliders on another thread may be holding the redraws
-            self._refresh()
 
     @locked
     def _refresh(self) -> None:
