@@ -5,13 +5,14 @@ checker's "not solved yet", and the navigation links at the top of every noteboo
 
 import ast
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from vae_lesson import classroom
+from vae_lesson import classroom, links
 from vae_lesson.classroom import COURSE, CHECKER_CALL, is_answer, is_solution, paste_solutions, student_copy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,3 +145,28 @@ def test_student_copy_runs_to_its_first_exercise_and_the_checker_says_what_to_do
     client.execute()  # raises if any cell before the checker fails
     verdict = "".join(out.get("text", "") for out in student.cells[checker].outputs)
     assert verdict.startswith("❌ Not yet —") and "not solved yet" in verdict, verdict
+
+
+def test_navigation_moves_every_link_to_a_new_repository_and_adds_the_colab_cell(tmp_path, monkeypatch):
+    """Change ``links.REPOSITORY``, run ``navigation``: every notebook's badges and Colab cell and README's badges
+    follow; a notebook that lost its Colab cell gets it back, once, under the title."""
+    (tmp_path / "notebooks").mkdir()
+    for name in NAMES[:3]:
+        shutil.copy(ROOT / "notebooks" / name, tmp_path / "notebooks" / name)
+    nb = nbformat.read(tmp_path / "notebooks" / NAMES[1], as_version=4)
+    nb.cells = [cell for cell in nb.cells if cell.get("id") != classroom.COLAB_CELL_ID]
+    nbformat.write(nb, tmp_path / "notebooks" / NAMES[1])
+    shutil.copy(ROOT / "README.md", tmp_path / "README.md")
+    monkeypatch.setattr(classroom, "COURSE", COURSE[:3])
+    monkeypatch.setattr(links, "REPOSITORY", "a-university/vae-course")
+    assert classroom.update_navigation(tmp_path / "notebooks", check=True) == [*NAMES[:3], "README.md"]
+    classroom.update_navigation(tmp_path / "notebooks")
+    assert classroom.update_navigation(tmp_path / "notebooks", check=True) == []
+    for name in NAMES[:3]:
+        nb = nbformat.read(tmp_path / "notebooks" / name, as_version=4)
+        assert [cell.get("id") for cell in nb.cells].count(classroom.COLAB_CELL_ID) == 1
+        assert nb.cells[1].id == classroom.COLAB_CELL_ID and "a-university/vae-course@v" in nb.cells[1].source
+        assert links.repositories_named(nb.cells[0].source) == {"a-university/vae-course"}
+    readme = (tmp_path / "README.md").read_text()
+    assert links.repositories_named(readme) == {"a-university/vae-course"}
+    assert "github.com/computationalmodelling/nbval" in readme  # not a course link: left alone

@@ -2,6 +2,7 @@
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,30 @@ def test_ci_also_runs_the_tests_as_on_another_cpu():
     second = "ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1 python -m pytest"
     assert re.search(rf"^{re.escape(second)}$", ci, re.M), "CI must run the tests a second time as on another CPU"
     assert second in readme, "README's testing section must say how CI runs the second time"
+
+
+def test_ci_checks_binder_and_installs_the_sites_generator():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert re.search(r"^python tools/check_binder\.py( --offline)?$", ci, re.M)
+    dev = (ROOT / "requirements-dev.txt").read_text()
+    assert "-r requirements-site.txt" in dev.splitlines()
+    site = pins(ROOT / "requirements-site.txt")
+    assert {"sphinx", "myst-nb", "sphinx-mathjax-offline"} <= set(site)
+    assert not set(site) & set(pins(ROOT / "requirements.txt")), "the site's generator stays out of students' installs"
+
+
+def test_the_binder_check_leaves_out_only_the_package_index():
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        from check_binder import offline_requirements, runtime_version
+    finally:
+        sys.path.pop(0)
+    text = (ROOT / "binder" / "requirements.txt").read_text()
+    offline = offline_requirements(text)
+    assert "--extra-index-url" in text and "--extra-index-url" not in offline
+    assert pins(ROOT / "binder" / "requirements.txt") == {
+        m[1].lower(): m[2] for m in re.finditer(r"(?m)^\s*([A-Za-z0-9_.\-]+)==(\S+)", offline)}
+    assert "-e ." in offline.splitlines()
+    assert runtime_version((ROOT / "binder" / "runtime.txt").read_text()) == (3, 11)
+    with pytest.raises(ValueError, match="python-3.11"):
+        runtime_version("3.11")

@@ -5,8 +5,10 @@ tagged ``solution`` becomes a stub: a function keeps its signature and raises ``
 becomes ``name = ...``. The exercise checker right after it then says "not solved yet" instead of a traceback.
 The answers to "Check your understanding" (markdown cells tagged ``answer``) are left out unless ``--with-answers``
 is given.
-``python -m vae_lesson.classroom navigation`` rewrites the Binder badge and the previous/next/start links at the
-top of every notebook from ``COURSE``; ``--check`` only reports whether they are current (a test runs it).
+``python -m vae_lesson.classroom navigation`` rewrites the Binder and Colab badges and the previous/next/start links at
+the top of every notebook from ``COURSE``, the Colab setup cell under them, and the course's links in README.md and
+the instructor's guide from ``vae_lesson.links`` (the one place that names the repository); ``--check`` only
+reports what is not current (a test runs it).
 Instructors: see ``notebooks/INSTRUCTOR.md``.
 """
 
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import nbformat
 
+from vae_lesson import links
 from vae_lesson.files import atomic_writer, require_file
 
 SOLUTION_TAG = "solution"
@@ -29,9 +32,9 @@ ANSWER_TAG = "answer"  # a markdown cell with the collapsed answer to one "Check
 EXERCISE_TAG = "exercise"  # what a solution cell is tagged in a student copy
 STUB_MARK = "# YOUR CODE HERE"
 CHECKER_CALL = re.compile(r"\bchecks\.check_\w+\(")
-BINDER = "https://mybinder.org/v2/gh/vae-lesson/vae-lesson/HEAD?urlpath=lab/tree/notebooks/{name}"
-BADGE = f"[![Open in Binder](https://mybinder.org/badge_logo.svg)]({BINDER})"
 SEPARATOR = " &nbsp;·&nbsp; "
+COLAB_CELL_ID = "colab-setup"  # the id of the Colab setup cell under each notebook's title
+COLAB_TAG = "colab"
 
 #: The course in order: file name and the short title used in links.
 COURSE: list[tuple[str, str]] = [
@@ -154,19 +157,19 @@ def write_student_copies(out_dir: Path, notebooks_dir: Path | None = None,
 
 
 def navigation_lines(name: str) -> list[str]:
-    """The two lines under a notebook's title: the Binder badge, then links to the previous, next and first notebook."""
+    """The two lines under a notebook's title: the Binder and Colab badges, then links to the previous, next and first notebook."""
     names = [n for n, _ in COURSE]
     if name not in names:
         raise ValueError(f"{name} is not in the course: {', '.join(names)}.")
     i = names.index(name)
-    links = []
+    links_ = []
     if i > 0:
-        links.append(f"Previous: [{COURSE[i - 1][1]}]({COURSE[i - 1][0]})")
+        links_.append(f"Previous: [{COURSE[i - 1][1]}]({COURSE[i - 1][0]})")
     if i + 1 < len(COURSE):
-        links.append(f"Next: [{COURSE[i + 1][1]}]({COURSE[i + 1][0]})")
+        links_.append(f"Next: [{COURSE[i + 1][1]}]({COURSE[i + 1][0]})")
     if i > 1:
-        links.append(f"[Start here]({COURSE[0][0]})")
-    return [BADGE.format(name=name), "&nbsp;·&nbsp; " + SEPARATOR.join(links)]
+        links_.append(f"[Start here]({COURSE[0][0]})")
+    return [links.badges(f"notebooks/{name}"), "&nbsp;·&nbsp; " + SEPARATOR.join(links_)]
 
 
 def with_navigation(source: str, name: str) -> str:
@@ -175,24 +178,86 @@ def with_navigation(source: str, name: str) -> str:
     if not lines[0].startswith("# ") or len(lines) < 2:
         raise ValueError(f"{name}: the first cell must start with the '# ' title line.")
     rest = lines[1:]
-    while rest and (not rest[0].strip() or rest[0].startswith(("[![Open in Binder]", "&nbsp;·&nbsp;"))):
+    while rest and (not rest[0].strip() or rest[0].startswith(("[![Open in", "&nbsp;·&nbsp;"))):
         rest = rest[1:]
     return "\n".join([lines[0], "", *navigation_lines(name), "", *rest])
 
 
+def colab_cell_source() -> str:
+    """The code cell under every notebook's title: in Google Colab it installs the course's package (from the
+    release tag in ``vae_lesson.links``) and turns on Colab's widget manager, and asks for a restart if Colab had
+    already loaded an older version of a package the install upgraded; anywhere else it does nothing and prints
+    nothing."""
+    return "\n".join([
+        "# Only in Google Colab: install the course's package and turn on Colab's widget manager. Elsewhere: nothing.",
+        "import sys",
+        "",
+        'if "google.colab" in sys.modules:',
+        "    import importlib.metadata, subprocess",
+        "",
+        f'    package = "{links.pip_requirement()}"',
+        '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", package], check=True)',
+        "    from google.colab import output",
+        "",
+        "    output.enable_custom_widget_manager()",
+        '    loaded = [m for m in ("numpy", "torch", "ipywidgets", "matplotlib") if m in sys.modules]',
+        "    if any(sys.modules[m].__version__ != importlib.metadata.version(m) for m in loaded):",
+        '        print("Colab had loaded older packages: Runtime > Restart session, then run the notebook again.")',
+    ])
+
+
+def with_colab_cell(nb: nbformat.NotebookNode) -> bool:
+    """Put the current Colab setup cell (id ``colab-setup``) right under the title cell; whether ``nb`` changed."""
+    source = colab_cell_source()
+    existing = [i for i, cell in enumerate(nb.cells) if cell.get("id") == COLAB_CELL_ID]
+    if existing == [1]:  # in place: a new source changes neither its place nor what it prints outside Colab
+        changed = nb.cells[1].source != source
+        nb.cells[1].source = source
+        return changed
+    for i in reversed(existing):
+        del nb.cells[i]
+    cell = nbformat.v4.new_code_cell(source, id=COLAB_CELL_ID)
+    cell.metadata["tags"] = [COLAB_TAG]
+    nb.cells.insert(1, cell)
+    return True
+
+
+#: The documents outside the notebooks whose course links ``navigation`` keeps pointing at ``links.REPOSITORY``.
+LINKED_DOCUMENTS = ("README.md", "CONTRIBUTING.md", "notebooks/INSTRUCTOR.md")
+
+
+def relinked_document(text: str) -> str:
+    """A document's text with its course links pointing at ``links.REPOSITORY``, and a line of badges (one that
+    starts with the Binder badge) made current: it opens notebook 00."""
+    lines = [links.badges(f"notebooks/{COURSE[0][0]}") if line.startswith("[![Open in Binder]") else line
+             for line in links.relink(text).split("\n")]
+    return "\n".join(lines)
+
+
 def update_navigation(notebooks_dir: Path | None = None, check: bool = False) -> list[str]:
-    """Make every notebook's navigation current (or, with ``check``, only list those that are not)."""
+    """Make every notebook's navigation and Colab cell current, and the course links of the documents beside them
+    (or, with ``check``, only list what is not current)."""
     notebooks_dir = Path(notebooks_dir or default_notebooks_dir())
     stale = []
     for name, _ in COURSE:
         path = notebooks_dir / name
         nb = nbformat.read(path, as_version=4)
         current = with_navigation(nb.cells[0].source, name)
-        if current != nb.cells[0].source:
+        changed = current != nb.cells[0].source
+        nb.cells[0].source = current
+        changed = with_colab_cell(nb) or changed
+        if changed:
             stale.append(name)
             if not check:
-                nb.cells[0].source = current
                 write_notebook(nb, path)
+    root = notebooks_dir.resolve().parent
+    for relative in LINKED_DOCUMENTS:
+        path = root / relative
+        if path.exists() and (current := relinked_document(text := path.read_text(encoding="utf-8"))) != text:
+            stale.append(relative)
+            if not check:
+                with atomic_writer(path, "w") as handle:
+                    handle.write(current)
     return stale
 
 
@@ -204,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     copies.add_argument("--notebooks", type=Path, default=None, help="the course's notebooks folder")
     copies.add_argument("--with-answers", action="store_true",
                         help='keep the answers to "Check your understanding" (left out by default)')
-    nav = commands.add_parser("navigation", help="rewrite the links at the top of every notebook")
+    nav = commands.add_parser("navigation", help="rewrite the badges, links and Colab cell at the top of every "
+                              "notebook, and the course links of README.md and the instructor's guide")
     nav.add_argument("--notebooks", type=Path, default=None)
     nav.add_argument("--check", action="store_true", help="only report notebooks whose links are not current")
     args = parser.parse_args(argv)
@@ -214,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     stale = update_navigation(args.notebooks, check=args.check)
     verb = "not current" if args.check else "updated"
-    print(f"navigation {verb}: {', '.join(stale)}" if stale else "navigation is current in every notebook")
+    print(f"navigation, Colab cells or links {verb}: {', '.join(stale)}" if stale
+          else "navigation, Colab cells and links are current in every notebook and document")
     return 1 if args.check and stale else 0
 
 

@@ -1,5 +1,6 @@
 """Interactive widgets of the course (ipywidgets 8). Each widget's logic lives in a class whose state can be read
-and driven from Python, so it is tested without a browser; ``.widget`` is what a notebook displays.
+and driven from Python, so it is tested without a browser; ``.widget`` is the ipywidgets tree. A notebook displays
+the object itself: the live widget, and a picture of it for viewers without a kernel (``widgets.snapshot``).
 
 - ``vae_lesson.widgets.elbo``: ``ElboExplorer``, taught in ``notebooks/01_elbo.ipynb``.
 - ``vae_lesson.widgets.latent_space``: ``LatentExplorer`` and ``DigitEncoder``; ``vae_lesson.widgets.interpolation``:
@@ -12,6 +13,8 @@ and driven from Python, so it is tested without a browser; ``.widget`` is what a
   ``set_sliders``).
 - ``vae_lesson.widgets.inputs``: what the latent-space widgets share: reading typed input (``parse_index``,
   ``parse_numbers``) and explaining wrong input (``WidgetInputError``) in a message line.
+- ``vae_lesson.widgets.snapshot``: ``widget_snapshot``, the picture of a widget's state that every explorer displays
+  beside the live widget (GitHub, nbviewer and the website show it).
 - ``vae_lesson.widgets.rendering``: what every widget shares for drawing: a lock per widget (``locked``; ipykernel 7
   runs the browser's messages on another thread while a cell runs) and images shown at their natural size
   (``show_png``).

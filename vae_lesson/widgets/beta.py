@@ -17,11 +17,12 @@ from matplotlib.figure import Figure
 from vae_lesson.plots import digit_pixels, figure_png, png_bytes
 from vae_lesson.rate_distortion import BetaRun, plot_rate_distortion
 from vae_lesson.widgets.rendering import SLIDER_STYLE, SLIDER_WIDTH, image_row, locked, show_png
+from vae_lesson.widgets.snapshot import _ShowsPicture
 
 __all__ = ["BetaExplorer"]
 
 
-class BetaExplorer:
+class BetaExplorer(_ShowsPicture):
     """A slider over the betas of a sweep; for the chosen model, the rate-distortion plane with that model ringed,
     the evaluation digits above their reconstructions, and samples from the prior.
 
@@ -31,6 +32,8 @@ class BetaExplorer:
     shown, a float32 array) and ``current_images()`` ({"inputs", "reconstructions", "samples"}, each (n, 28, 28)).
     Taught in ``notebooks/07_conditional_and_beta.ipynb``.
     """
+
+    SNAPSHOT_ACTION = "move the β slider"
 
     def __init__(self, runs: Sequence[BetaRun], inputs: np.ndarray, elbo_levels: Sequence[float] = (),
                  scale: int = 2) -> None:

@@ -21,6 +21,7 @@ from vae_lesson.plots import digit_pixels, png_bytes
 from vae_lesson.widgets.inputs import _MessageArea, _ReportsInput, _test_set, parse_index
 from vae_lesson.widgets.rendering import image_row, locked, show_png
 from vae_lesson.widgets.sliders import _LatentSliders
+from vae_lesson.widgets.snapshot import _ShowsPicture
 
 __all__ = ["ConditionalExplorer"]
 
@@ -32,7 +33,7 @@ def _check_conditional(model: object) -> ConditionalVAE:
     return model.eval()
 
 
-class ConditionalExplorer(_LatentSliders, _ReportsInput):
+class ConditionalExplorer(_ShowsPicture, _LatentSliders, _ReportsInput):
     """Choose a class with the buttons and a style with the sliders; the decoded digit follows at once.
 
     ``.class_buttons`` choose y (0..C-1); ``.sliders`` set the ``num_sliders`` latent dimensions the model uses
@@ -44,6 +45,8 @@ class ConditionalExplorer(_LatentSliders, _ReportsInput):
     ({"decoded": that digit, "all_classes": z decoded with every label, (C, 28, 28)}).
     Taught in ``notebooks/07_conditional_and_beta.ipynb``.
     """
+
+    SNAPSHOT_ACTION = "choose a class, move its sliders or type a digit's number"
 
     def __init__(self, model: ConditionalVAE, images: torch.Tensor | None = None, labels: torch.Tensor | None = None,
                  label: int = 7, num_sliders: int = 4, slider_limit: float = 3.0, scale: int = 6) -> None:

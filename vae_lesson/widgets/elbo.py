@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from vae_lesson.linear_gaussian import LinearGaussianModel
 from vae_lesson.plots import figure_png
 from vae_lesson.widgets.rendering import locked, on_step, show_png
+from vae_lesson.widgets.snapshot import _ShowsPicture
 
 
 def _gaussian_pdf(z: torch.Tensor, mean: float, std: float) -> torch.Tensor:
@@ -22,12 +23,12 @@ def _gaussian_pdf(z: torch.Tensor, mean: float, std: float) -> torch.Tensor:
     return torch.exp(-0.5 * ((z - mean) / std) ** 2) / (std * math.sqrt(2 * math.pi))
 
 
-class ElboExplorer:
+class ElboExplorer(_ShowsPicture):
     """Move a 1-D Gaussian q(z) = N(mean, exp(log_std)^2) and watch ELBO + KL(q || p(z|x)) stay equal to log p(x).
 
     ``model`` is a :class:`LinearGaussianModel` with a 1-D latent, ``x`` one data point (D,) or (1, D).
     Sliders ``.mean`` and ``.log_std`` (step ``STEP``) set q; ``.values()`` returns the exact log p(x), ELBO and KL
-    for it; ``.widget`` displays the sliders, the densities of q and the posterior, and a bar chart of the three
+    for it; ``.widget`` holds the sliders, the densities of q and the posterior, and a bar chart of the three
     numbers. Safe to drive from two threads at once (a cell, and the browser's messages that ipykernel 7 handles
     on another thread). Taught in ``notebooks/01_elbo.ipynb``.
     """

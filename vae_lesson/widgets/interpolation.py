@@ -15,6 +15,7 @@ from vae_lesson.models import VAE
 from vae_lesson.plots import digit_pixels, png_bytes
 from vae_lesson.widgets.inputs import WidgetInputError, _check_vae, _MessageArea, _ReportsInput, _test_set, parse_index
 from vae_lesson.widgets.rendering import SLIDER_STYLE, SLIDER_WIDTH, image_row, locked, show_png
+from vae_lesson.widgets.snapshot import _ShowsPicture
 
 MARK_COLOUR = (255, 127, 14)  # matplotlib's tab:orange: the frame of the strip nearest the slider's t
 GAP = 2  # white columns between the strip's frames (digit_pixels' default)
@@ -30,7 +31,7 @@ def mark_frame(strip: np.ndarray, frame: int, width: int, border: int = 3) -> np
     return rgb
 
 
-class Interpolator(_ReportsInput):
+class Interpolator(_ShowsPicture, _ReportsInput):
     """Walk from one digit's posterior mean to another's: the slider ``.t`` in [0, 1] moves z(t) along a straight
     line or a great circle (``.mode``: "linear" or "spherical"); the widget shows the decoding at t (captioned),
     the strip of decodings along the whole path with the frame nearest t outlined in orange, and |z(t)| against
@@ -41,6 +42,8 @@ class Interpolator(_ReportsInput):
     ``images``, two boxes choose the endpoints by test-set number; what is wrong in either is explained.
     Taught in ``notebooks/04_latent_explorer.ipynb``.
     """
+
+    SNAPSHOT_ACTION = "move along the path and pick its two digits"
 
     def __init__(self, model: VAE, x_a: torch.Tensor, x_b: torch.Tensor, steps: int = 9,
                  images: torch.Tensor | None = None, scale: int = 3) -> None:

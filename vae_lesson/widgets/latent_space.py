@@ -36,11 +36,12 @@ from vae_lesson.widgets.interpolation import Interpolator
 from vae_lesson.widgets.rendering import image_row, locked, show_png
 from vae_lesson.widgets.scatter import LatentScatter
 from vae_lesson.widgets.sliders import _LatentSliders
+from vae_lesson.widgets.snapshot import _ShowsPicture
 
 __all__ = ["DigitEncoder", "Interpolator", "LatentExplorer", "LatentScatter"]
 
 
-class LatentExplorer(_LatentSliders, _ReportsInput):
+class LatentExplorer(_ShowsPicture, _LatentSliders, _ReportsInput):
     """Sliders for latent dimensions; the decoded image sigmoid(decode(z)) follows them at once.
 
     For a 2-D latent there is one slider per dimension and, beside the image, the test set's latent scatter
@@ -124,7 +125,7 @@ class LatentExplorer(_LatentSliders, _ReportsInput):
             show_png(self.scatter_image, self.scatter.render(z.tolist()))
 
 
-class DigitEncoder(_ReportsInput):
+class DigitEncoder(_ShowsPicture, _ReportsInput):
     """Pick a test digit (by number, or a random one of a class): the widget shows it, its reconstruction
     sigmoid(decode(mean of q)), and for a 2-D latent its posterior q(z|x) as a 2-standard-deviation ellipse on
     the test set's scatter (whose axes show every test code; thin cross-hairs mark the mean, under a red
@@ -137,6 +138,8 @@ class DigitEncoder(_ReportsInput):
     The random digits and samples come from ``generator`` (default: a new generator seeded with 0, so that
     the widget is reproducible). Taught in ``notebooks/04_latent_explorer.ipynb``.
     """
+
+    SNAPSHOT_ACTION = "pick digits and draw samples"
 
     PLACEHOLDER_INK = 0.08  # the light grey of the sample frames before a draw
     SAMPLE_COLUMNS = 4  # samples in rows of 4, so that the panels fit side by side in a laptop's notebook

@@ -59,6 +59,8 @@ class _LatentSliders:
         finally:
             self._holding = False
         self._refresh()
+        if hasattr(self, "messages"):  # the message line must not describe a z the sliders no longer show
+            self.messages.say("z set from code: the sliders show it.")
 
     def _clipped(self, code: torch.Tensor) -> list[float]:
         """The values of ``code`` in the sliders' dimensions, clipped to their range."""
