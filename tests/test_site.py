@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 REQUIRED = os.environ.get("VAE_LESSON_REQUIRE_BROWSER") == "1"
 CHROMIUM = "/usr/bin/chromium"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-BROWSER_PAGES = ["01_elbo", "04_latent_explorer"]
+BROWSER_PAGES = ["01_elbo", "04_latent_explorer", "ko/04_latent_explorer"]
 
 
 def _need(condition: bool, what: str) -> None:
@@ -62,7 +62,7 @@ def picture_sources(site: Path, page: str, wanted: list[str]) -> list[str]:
     html = (site / f"{page}.html").read_text(encoding="utf-8")
     found = []
     for src in re.findall(r'<img[^>]*\bsrc="([^"]+)"', html):
-        path = site / src
+        path = (site / page).parent / src
         if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() in wanted:
             found.append(src)
     return found
@@ -78,6 +78,19 @@ def test_the_site_has_a_page_per_notebook_and_the_documents(site):
         assert f'href="{Path(name).stem}.html"' in index, name
 
 
+def test_the_site_has_the_korean_edition(site):
+    index = (site / "index.html").read_text(encoding="utf-8")
+    for name, _ in COURSE:
+        page = site / "ko" / f"{Path(name).stem}.html"
+        assert page.is_file(), name
+        assert f'href="ko/{Path(name).stem}.html"' in index, name
+        html = page.read_text(encoding="utf-8")
+        for url in (links.binder_url(f"notebooks/ko/{name}"), links.colab_url(f"notebooks/ko/{name}")):
+            assert f'href="{url.replace("&", "&amp;")}"' in html, (name, url)
+        assert 'href="../GLOSSARY.html#' in html or name == COURSE[0][0], f"{name}: the shared glossary is linked"
+    assert (site / "ko" / "INSTRUCTOR.html").is_file()
+
+
 def test_every_notebook_page_links_binder_and_colab_from_the_one_repository(site):
     for name, _ in COURSE:
         html = (site / f"{Path(name).stem}.html").read_text(encoding="utf-8")
@@ -87,7 +100,7 @@ def test_every_notebook_page_links_binder_and_colab_from_the_one_repository(site
 
 def test_the_site_fetches_nothing_from_the_network_and_leaves_no_widget_empty(site):
     assert (site / "_static" / "mathjax" / "tex-chtml.js").is_file(), "MathJax is bundled with the site"
-    for page in site.glob("*.html"):
+    for page in [*site.glob("*.html"), *site.glob("ko/*.html")]:
         html = page.read_text(encoding="utf-8")
         remote = re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="(https?://[^"]+)"', html)
         assert not remote, f"{page.name} loads {remote[:3]}"
@@ -131,7 +144,7 @@ def test_pages_in_chromium_show_math_images_and_widget_pictures(site, page, caps
     assert len(pictures) == len(widget_pictures(page)) >= 1, "each widget's picture is on the page"
     shots = Path(os.environ.get("VAE_LESSON_SCREENSHOTS") or tempfile.mkdtemp(prefix="vae-lesson-site-shots-"))
     shots.mkdir(parents=True, exist_ok=True)
-    with chromium_context(shots / page) as context:
+    with chromium_context(shots / page.replace("/", "-")) as context:
         requested = []
         context.route(re.compile(r"^https?://"), lambda route: (requested.append(route.request.url), route.abort()))
         tab = context.new_page()
@@ -152,7 +165,7 @@ def test_pages_in_chromium_show_math_images_and_widget_pictures(site, page, caps
             box = picture.bounding_box()
             assert picture.is_visible() and box["height"] > 100 and box["width"] > 200, src
         tab.locator(f'img[src="{pictures[0]}"]').scroll_into_view_if_needed()
-        path = shots / f"site-{page}.png"
+        path = shots / f"site-{page.replace('/', '-')}.png"
         tab.screenshot(path=str(path))
         assert requested == [], f"the page asked the network for {requested[:3]}"
     with capsys.disabled():  # shown in CI's log even though the test passes

@@ -4,7 +4,8 @@ Usage:  python tools/build_site.py OUTDIR        (then open OUTDIR/index.html; n
 
 The pages: a landing page (README.md's introduction and its table of the notebooks), one page per notebook with its
 stored outputs (typeset math, figures, and a picture of each widget where a live one would be), the instructor's
-guide and the glossary. Every notebook page starts with its Binder and Colab badges (``vae_lesson.links``).
+guide and the glossary; then the Korean edition under ``ko/`` (its notebooks and its instructor's guide; the
+glossary is shared). Every notebook page starts with its Binder and Colab badges (``vae_lesson.links``).
 
 The generator is Sphinx with myst-nb (pinned in requirements-site.txt: ``pip install -r requirements-site.txt`` is all
 it needs; the course's package is imported from this clone); its configuration is ``site/conf.py``.
@@ -36,6 +37,7 @@ from vae_lesson import links  # noqa: E402
 from vae_lesson.classroom import COLAB_CELL_ID, COURSE, course_notebooks  # noqa: E402
 
 DOCUMENTS = ["INSTRUCTOR.md", "GLOSSARY.md"]  # from notebooks/, beside the notebooks on the site
+KOREAN = "ko"  # notebooks/ko/: the Korean edition's notebooks and INSTRUCTOR.md, on the site under ko/
 LOCAL_BADGES = {links.BINDER_BADGE_IMAGE: "_static/binder-badge.svg", links.COLAB_BADGE_IMAGE: "_static/colab-badge.svg"}
 _RELATIVE_LINK = re.compile(r"\]\((?!https?://|#|mailto:)([^)\s]+)\)")
 
@@ -49,10 +51,11 @@ def myst_anchors(text: str) -> str:
     return _HTML_ANCHOR.sub(lambda m: f"({m[1]})=", text)
 
 
-def local_badges(text: str) -> str:
-    """``text`` with the Binder and Colab badge images replaced by the site's own copies."""
+def local_badges(text: str, depth: int = 0) -> str:
+    """``text`` with the Binder and Colab badge images replaced by the site's own copies (seen from a page ``depth``
+    folders below the site's root)."""
     for remote, local in LOCAL_BADGES.items():
-        text = text.replace(remote, local)
+        text = text.replace(remote, "../" * depth + local)
     return text
 
 
@@ -75,24 +78,52 @@ def landing_page(readme: str) -> str:
     body = local_badges(_RELATIVE_LINK.sub(lambda m: f"]({site_link(m[1])})", body))
     course = "\n".join(Path(name).stem for name, _ in COURSE)
     documents = "\n".join(Path(name).stem for name in DOCUMENTS)
+    korean = "\n".join([*(f"{KOREAN}/{Path(name).stem}" for name, _ in COURSE), f"{KOREAN}/INSTRUCTOR"])
+    body += (f"\n## 한국어판 (Korean edition)\n\n모든 노트북과 강사용 안내서가 한국어로도 있습니다: "
+             f"[00 · 시작하기]({KOREAN}/{Path(COURSE[0][0]).stem}).\n")
     return (f"{body}\n```{{toctree}}\n:caption: The course\n:maxdepth: 1\n:hidden:\n\n{course}\n```\n\n"
-            f"```{{toctree}}\n:caption: For instructors\n:maxdepth: 1\n:hidden:\n\n{documents}\n```\n")
+            f"```{{toctree}}\n:caption: For instructors\n:maxdepth: 1\n:hidden:\n\n{documents}\n```\n\n"
+            f"```{{toctree}}\n:caption: 한국어판\n:maxdepth: 1\n:hidden:\n\n{korean}\n```\n")
+
+
+_OUTSIDE_LINK = re.compile(r"\]\(((?:\.\./)+)([^)\s]+)\)")
+
+
+def outside_links(text: str, depth: int) -> str:
+    """Links from a page ``depth`` folders below the notebooks' to a repository file that is not on the site (e.g.
+    ``../README.md`` from ``notebooks/``), pointed at the file on GitHub."""
+
+    def github(match: re.Match) -> str:
+        ups, target = len(match[1]) // 3, match[2]
+        if ups <= depth:  # still inside the site (e.g. ../GLOSSARY.md from ko/)
+            return match[0]
+        return f"]({links.REPOSITORY_URL}/blob/{links.BRANCH}/{target})"
+
+    return _OUTSIDE_LINK.sub(github, text)
+
+
+def stage_notebook(path: Path, target: Path, depth: int = 0) -> None:
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = outside_links(myst_anchors(local_badges(cell.source, depth)), depth)
+        elif cell.get("id") == COLAB_CELL_ID:  # Colab's setup does nothing on a page: myst-nb leaves it out
+            cell.metadata.setdefault("tags", []).append("remove-cell")
+    nbformat.write(nb, target)
 
 
 def stage(folder: Path) -> None:
     """Write everything Sphinx reads into ``folder``."""
     shutil.copytree(ROOT / "site", folder, dirs_exist_ok=True)
+    (folder / KOREAN).mkdir()
     for path in course_notebooks(ROOT / "notebooks"):
-        nb = nbformat.read(path, as_version=4)
-        for cell in nb.cells:
-            if cell.cell_type == "markdown":
-                cell.source = myst_anchors(local_badges(cell.source))
-            elif cell.get("id") == COLAB_CELL_ID:  # Colab's setup does nothing on a page: myst-nb leaves it out
-                cell.metadata.setdefault("tags", []).append("remove-cell")
-        nbformat.write(nb, folder / path.name)
+        stage_notebook(path, folder / path.name)
+        stage_notebook(ROOT / "notebooks" / KOREAN / path.name, folder / KOREAN / path.name, depth=1)
     for name in DOCUMENTS:
         text = (ROOT / "notebooks" / name).read_text(encoding="utf-8")
-        (folder / name).write_text(myst_anchors(local_badges(text)), encoding="utf-8")
+        (folder / name).write_text(outside_links(myst_anchors(local_badges(text)), 0), encoding="utf-8")
+    guide = (ROOT / "notebooks" / KOREAN / "INSTRUCTOR.md").read_text(encoding="utf-8")
+    (folder / KOREAN / "INSTRUCTOR.md").write_text(outside_links(local_badges(guide, 1), 1), encoding="utf-8")
     (folder / "index.md").write_text(landing_page((ROOT / "README.md").read_text(encoding="utf-8")),
                                      encoding="utf-8")
 

@@ -5,3 +5,5 @@ Importing the package does nothing but define names: no seeding, no prints, no g
 """
 
 __version__ = "0.1.0"
+
+from vae_lesson.i18n import language, set_language  # noqa: E402  (the Korean notebooks' setup line uses it)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import json
 import os
 import re
 import sys
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import nbformat
 
-from vae_lesson import links
+from vae_lesson import i18n, links, translation
 from vae_lesson.files import atomic_writer, require_file
 
 SOLUTION_TAG = "solution"
@@ -47,6 +48,18 @@ COURSE: list[tuple[str, str]] = [
     ("06_real_data.ipynb", "06 · Real data"),
     ("07_conditional_and_beta.ipynb", "07 · A conditional VAE and β"),
 ]
+#: The short titles of the Korean edition's links (``notebooks/ko``), and its words for the navigation.
+KOREAN_TITLES: dict[str, str] = {
+    "00_start_here.ipynb": "00 · 시작하기",
+    "01_elbo.ipynb": "01 · ELBO",
+    "02_gradients.ipynb": "02 · 샘플링을 통과하는 기울기",
+    "03_train_vae.ipynb": "03 · VAE 훈련하기",
+    "04_latent_explorer.ipynb": "04 · 잠재 공간 탐색기",
+    "05_density_and_anomalies.ipynb": "05 · 밀도와 이상 탐지",
+    "06_real_data.ipynb": "06 · 실제 데이터",
+    "07_conditional_and_beta.ipynb": "07 · 조건부 VAE와 β",
+}
+NAVIGATION_WORDS = {"en": ("Previous", "Next", "Start here"), "ko": ("이전", "다음", "처음으로")}
 
 
 def default_notebooks_dir() -> Path:
@@ -156,23 +169,27 @@ def write_student_copies(out_dir: Path, notebooks_dir: Path | None = None,
 # --- navigation ---------------------------------------------------------------------------------------------------
 
 
-def navigation_lines(name: str) -> list[str]:
-    """The two lines under a notebook's title: the Binder and Colab badges, then links to the previous, next and first notebook."""
+def navigation_lines(name: str, lang: str = "en") -> list[str]:
+    """The two lines under a notebook's title: the Binder and Colab badges, then links to the previous, next and
+    first notebook, in the English edition (``notebooks/``) or the Korean one (``lang="ko"``, ``notebooks/ko/``)."""
     names = [n for n, _ in COURSE]
     if name not in names:
         raise ValueError(f"{name} is not in the course: {', '.join(names)}.")
+    titles = [KOREAN_TITLES[n] if lang == "ko" else title for n, title in COURSE]
+    previous, next_, start = NAVIGATION_WORDS[lang]
     i = names.index(name)
     links_ = []
     if i > 0:
-        links_.append(f"Previous: [{COURSE[i - 1][1]}]({COURSE[i - 1][0]})")
+        links_.append(f"{previous}: [{titles[i - 1]}]({names[i - 1]})")
     if i + 1 < len(COURSE):
-        links_.append(f"Next: [{COURSE[i + 1][1]}]({COURSE[i + 1][0]})")
+        links_.append(f"{next_}: [{titles[i + 1]}]({names[i + 1]})")
     if i > 1:
-        links_.append(f"[Start here]({COURSE[0][0]})")
-    return [links.badges(f"notebooks/{name}"), "&nbsp;·&nbsp; " + SEPARATOR.join(links_)]
+        links_.append(f"[{start}]({names[0]})")
+    folder = "notebooks/ko" if lang == "ko" else "notebooks"
+    return [links.badges(f"{folder}/{name}"), "&nbsp;·&nbsp; " + SEPARATOR.join(links_)]
 
 
-def with_navigation(source: str, name: str) -> str:
+def with_navigation(source: str, name: str, lang: str = "en") -> str:
     """A title cell's source with its badge and link lines (the two lines after the title) made current."""
     lines = source.split("\n")
     if not lines[0].startswith("# ") or len(lines) < 2:
@@ -180,7 +197,7 @@ def with_navigation(source: str, name: str) -> str:
     rest = lines[1:]
     while rest and (not rest[0].strip() or rest[0].startswith(("[![Open in", "&nbsp;·&nbsp;"))):
         rest = rest[1:]
-    return "\n".join([lines[0], "", *navigation_lines(name), "", *rest])
+    return "\n".join([lines[0], "", *navigation_lines(name, lang), "", *rest])
 
 
 def colab_cell_source() -> str:
@@ -223,15 +240,22 @@ def with_colab_cell(nb: nbformat.NotebookNode) -> bool:
 
 
 #: The documents outside the notebooks whose course links ``navigation`` keeps pointing at ``links.REPOSITORY``.
-LINKED_DOCUMENTS = ("README.md", "CONTRIBUTING.md", "notebooks/INSTRUCTOR.md")
+LINKED_DOCUMENTS = ("README.md", "CONTRIBUTING.md", "notebooks/INSTRUCTOR.md", "README.ko.md",
+                    "notebooks/ko/INSTRUCTOR.md")
 
 
-def relinked_document(text: str) -> str:
+def relinked_document(text: str, lang: str = "en") -> str:
     """A document's text with its course links pointing at ``links.REPOSITORY``, and a line of badges (one that
-    starts with the Binder badge) made current: it opens notebook 00."""
-    lines = [links.badges(f"notebooks/{COURSE[0][0]}") if line.startswith("[![Open in Binder]") else line
+    starts with the Binder badge) made current: it opens notebook 00 (of the Korean edition if ``lang="ko"``)."""
+    folder = "notebooks/ko" if lang == "ko" else "notebooks"
+    lines = [links.badges(f"{folder}/{COURSE[0][0]}") if line.startswith("[![Open in Binder]") else line
              for line in links.relink(text).split("\n")]
     return "\n".join(lines)
+
+
+def document_language(relative: str) -> str:
+    """The edition a document belongs to: Korean for ``README.ko.md`` and ``notebooks/ko/...``."""
+    return "ko" if relative.endswith(".ko.md") or relative.startswith("notebooks/ko/") else "en"
 
 
 def update_navigation(notebooks_dir: Path | None = None, check: bool = False) -> list[str]:
@@ -253,12 +277,67 @@ def update_navigation(notebooks_dir: Path | None = None, check: bool = False) ->
     root = notebooks_dir.resolve().parent
     for relative in LINKED_DOCUMENTS:
         path = root / relative
-        if path.exists() and (current := relinked_document(text := path.read_text(encoding="utf-8"))) != text:
+        text = path.read_text(encoding="utf-8") if path.exists() else None
+        if text is not None and (current := relinked_document(text, document_language(relative))) != text:
             stale.append(relative)
             if not check:
                 with atomic_writer(path, "w") as handle:
                     handle.write(current)
     return stale
+
+
+# --- the Korean edition -----------------------------------------------------------------------------------------
+
+
+def update_translations(notebooks_dir: Path | None = None, check: bool = False) -> list[str]:
+    """Build every Korean notebook (``notebooks/ko/``) from its English notebook and catalog
+    (``vae_lesson.translation``), add an entry to each catalog for every English cell that has none or whose
+    English changed (marked ``stale``), and write the Korean headings the checkers' hints quote
+    (``vae_lesson/locale/ko.headings.json``). Returns the problems a translator must solve: cells whose
+    translation is missing, empty, stale or has other links or headings. With ``check``, writes nothing and also
+    returns every file that is missing or not what the catalogs make."""
+    notebooks_dir = Path(notebooks_dir or default_notebooks_dir())
+    problems: list[str] = []
+    outdated: list[tuple[str, Path, object]] = []  # (what, path, what to write)
+    catalogs = []
+    for name, _ in COURSE:
+        english = nbformat.read(require_file(notebooks_dir / name, "notebook", "Run this in a clone of the course."),
+                                as_version=4)
+        path = translation.catalog_path(notebooks_dir, name)
+        catalog = translation.load_catalog(path, name)
+        catalogs.append(catalog)
+        problems += [str(problem) for problem in translation.catalog_problems(english, catalog, name)]
+        updated = translation.updated_catalog(english, catalog)
+        if updated != catalog or not path.exists():
+            outdated.append((f"{name}: its catalog lacks entries for new or changed English cells", path, updated))
+        target = translation.edition_dir(notebooks_dir) / name
+        stored = nbformat.read(target, as_version=4) if target.exists() else None
+        built = translation.build_translation(english, catalog, stored,
+                                              lambda text: with_navigation(text, name, "ko"), COLAB_CELL_ID)
+        if stored is None or not translation.same_text(built, stored):
+            outdated.append((f"{name}: notebooks/ko/{name} is missing or not what the English notebook and its "
+                             "catalog make (run: python -m vae_lesson.classroom translate)", target, built))
+    if notebooks_dir.resolve() == default_notebooks_dir():  # the package's own catalog of the hints' headings
+        root = notebooks_dir.resolve().parent
+        for korean, english in translation.DOCUMENTS.items():
+            path = root / korean
+            text = path.read_text(encoding="utf-8") if path.exists() else None
+            problem = translation.document_problem(korean, text, english, (root / english).read_text(encoding="utf-8"))
+            problems += [problem] if problem else []
+        headings, conflicts = translation.heading_translations(catalogs)
+        problems += conflicts
+        path = i18n.LOCALE_DIR / "ko.headings.json"
+        if not path.exists() or json.loads(path.read_text(encoding="utf-8")) != headings:
+            outdated.append((f"{path.name}: the Korean headings the hints quote are not current", path, headings))
+    if check:
+        return problems + [what for what, _, _ in outdated]
+    for _, path, content in outdated:
+        if path.suffix == ".ipynb":
+            write_notebook(content, path)
+        else:
+            translation.write_catalog(path, content)
+        print(f"wrote {path}")
+    return problems
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -269,15 +348,34 @@ def main(argv: list[str] | None = None) -> int:
     copies.add_argument("--notebooks", type=Path, default=None, help="the course's notebooks folder")
     copies.add_argument("--with-answers", action="store_true",
                         help='keep the answers to "Check your understanding" (left out by default)')
+    copies.add_argument("--lang", choices=("en", "ko"), default="en",
+                        help="the edition to copy: English (notebooks/) or Korean (notebooks/ko/)")
     nav = commands.add_parser("navigation", help="rewrite the badges, links and Colab cell at the top of every "
                               "notebook, and the course links of README.md and the instructor's guide")
     nav.add_argument("--notebooks", type=Path, default=None)
     nav.add_argument("--check", action="store_true", help="only report notebooks whose links are not current")
+    tra = commands.add_parser("translate", help="build the Korean notebooks (notebooks/ko/) from the English ones "
+                              "and the catalogs in notebooks/ko/translations/")
+    tra.add_argument("--notebooks", type=Path, default=None)
+    tra.add_argument("--check", action="store_true", help="write nothing; exit 1 naming every cell or notebook "
+                     "whose translation is missing or older than its English source")
     args = parser.parse_args(argv)
     if args.command == "student-copies":
-        for path in write_student_copies(args.outdir, args.notebooks, with_answers=args.with_answers):
+        folder = args.notebooks or default_notebooks_dir()
+        if args.lang == "ko":
+            folder = translation.edition_dir(folder)
+        for path in write_student_copies(args.outdir, folder, with_answers=args.with_answers):
             print(f"wrote {path}")
         return 0
+    if args.command == "translate":
+        problems = update_translations(args.notebooks, check=args.check)
+        for problem in problems:
+            print(problem)
+        print(f"{len(problems)} translation problem(s)" if problems else "the Korean edition is current")
+        if problems and not args.check:
+            print("Translate the cells named above in notebooks/ko/translations/ (CONTRIBUTING.md, "
+                  '"The Korean edition"), then run this again.')
+        return 1 if problems else 0
     stale = update_navigation(args.notebooks, check=args.check)
     verb = "not current" if args.check else "updated"
     print(f"navigation, Colab cells or links {verb}: {', '.join(stale)}" if stale

@@ -5,6 +5,8 @@ Every checker takes ``hint=2`` for a more specific hint (the formula's terms, th
 shows the solution's code, and a wrong choice in a prediction gets a nudge, never the right choice.
 
 They print their verdict, return None and never raise, so a wrong answer never ends in a bare traceback.
+They speak the course's language of the moment: English, or Korean after ``vae_lesson.set_language("ko")``
+(``vae_lesson.i18n``; the translations are in ``vae_lesson/locale/ko.json``).
 Notebooks use them as ``from vae_lesson import checks; checks.check_...(...)``. One module per notebook:
 
 - ``checks.elbo``, ``notebooks/01_elbo.ipynb``: ``check_kl_diag``, ``check_elbo_mc``, ``check_zero_gap_q``,

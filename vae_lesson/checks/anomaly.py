@@ -12,14 +12,15 @@ from vae_lesson.anomaly import auroc
 from vae_lesson.checks._verdict import F64, Hint, _call, _conclude, _fail, _judge, _unfinished, section
 from vae_lesson.data import binarize, load_mnist, test_subset
 from vae_lesson.elbo import iwae_bound
+from vae_lesson.i18n import N_, tr
 
 AUROC_HINT = Hint(
-    section("05", 3, "Anomaly detection with -log p(x)") + ", and the exercise's statement",
-    "Compare every anomaly's score with every normal image's score: a pair counts 1 when the anomaly scores "
-    "higher, one half when the two scores are equal, and 0 otherwise. The AUROC is the average over all pairs, a "
-    "single number between 0 and 1.",
+    section("05", 3, "Anomaly detection with -log p(x)") + N_(", and the exercise's statement"),
+    N_("Compare every anomaly's score with every normal image's score: a pair counts 1 when the anomaly scores "
+       "higher, one half when the two scores are equal, and 0 otherwise. The AUROC is the average over all pairs, a "
+       "single number between 0 and 1."),
 )
-TIES = "A pair with equal scores is neither ranked right nor wrong, so it counts one half."
+TIES = N_("A pair with equal scores is neither ranked right nor wrong, so it counts one half.")
 
 
 def check_auroc(auroc_fn: Callable[[Tensor, Tensor], float], hint: int = 1) -> None:
@@ -42,19 +43,20 @@ def check_auroc(auroc_fn: Callable[[Tensor, Tensor], float], hint: int = 1) -> N
     try:
         value = torch.as_tensor(answer, dtype=F64).reshape(())
     except (TypeError, ValueError, RuntimeError):
-        return _fail(f"auroc_fn must return one number, got {type(answer).__name__} of shape "
-                     f"{tuple(getattr(answer, 'shape', ()))}.", AUROC_HINT, hint)
+        return _fail(tr("auroc_fn must return one number, got {type} of shape {shape}.", type=type(answer).__name__,
+                        shape=tuple(getattr(answer, "shape", ()))), AUROC_HINT, hint)
     mistakes = [
-        (1 - ref, "you swapped the roles: the AUROC is P(anomaly scores higher than a normal image), "
-                  "with scores_out the anomalies."),
-        (greater.mean(), "ties must count one half: yours counts them as 0.", TIES),
-        ((greater + equal).mean(), "ties count one half, not one.", TIES),
-        ((greater + 0.5 * equal).sum(), "divide by the number of pairs: the AUROC is a fraction of the "
-                                        "pairs, between 0 and 1."),
+        (1 - ref, tr("you swapped the roles: the AUROC is P(anomaly scores higher than a normal image), "
+                     "with scores_out the anomalies.")),
+        (greater.mean(), tr("ties must count one half: yours counts them as 0."), tr(TIES)),
+        ((greater + equal).mean(), tr("ties count one half, not one."), tr(TIES)),
+        ((greater + 0.5 * equal).sum(), tr("divide by the number of pairs: the AUROC is a fraction of the "
+                                           "pairs, between 0 and 1.")),
     ]
-    success = (f"AUROC = {ref.item():.4f}: the fraction of (anomaly, normal) pairs ranked correctly, "
-               "ties half.")
-    _judge(value, ref, mistakes, "auroc_fn", success, AUROC_HINT, hint, known={"the number of pairs": greater.numel()})
+    success = tr("AUROC = {auroc:.4f}: the fraction of (anomaly, normal) pairs ranked correctly, ties half.",
+                 auroc=ref.item())
+    _judge(value, ref, mistakes, "auroc_fn", success, AUROC_HINT, hint,
+           known={tr("the number of pairs"): greater.numel()})
 
 
 def _detection_auroc(model: torch.nn.Module, clean: Tensor, corrupted: Tensor) -> float:
@@ -68,10 +70,10 @@ def _detection_auroc(model: torch.nn.Module, clean: Tensor, corrupted: Tensor) -
 
 
 SNEAKY_HINT = Hint(
-    section("05", 4, "Where likelihood fails") + ', and section 2, "The most and least likely test digits"',
-    "Section 2 shows what the images the model finds most likely have in common. A corruption that pushes digits "
-    "towards that property, while changing at least 0.05 per pixel on average, lowers -log p(x) instead of raising "
-    "it, and the detector misses it.",
+    section("05", 4, "Where likelihood fails").also(2, "The most and least likely test digits"),
+    N_("Section 2 shows what the images the model finds most likely have in common. A corruption that pushes digits "
+       "towards that property, while changing at least 0.05 per pixel on average, lowers -log p(x) instead of raising "
+       "it, and the detector misses it."),
 )
 
 
@@ -88,19 +90,23 @@ def check_sneaky_corruption(corrupt_fn: Callable[[Tensor, torch.Generator], Tens
     if problem:
         return _fail(problem, SNEAKY_HINT, hint)
     if not isinstance(answer, Tensor) or answer.shape != source.shape:
-        return _fail(f"wrong shape: corrupt_fn must return images of shape {tuple(source.shape)}, got "
-                     f"{tuple(getattr(answer, 'shape', ())) or type(answer).__name__}.", SNEAKY_HINT, hint)
+        return _fail(tr("wrong shape: corrupt_fn must return images of shape {expected}, got {got}.",
+                        expected=tuple(source.shape),
+                        got=tuple(getattr(answer, "shape", ())) or type(answer).__name__), SNEAKY_HINT, hint)
     answer = answer.detach().float()
     if not torch.isfinite(answer).all() or answer.min() < 0 or answer.max() > 1:
-        return _fail("the corrupted images must stay in [0, 1]: clip them to that range.", SNEAKY_HINT, hint)
+        return _fail(tr("the corrupted images must stay in [0, 1]: clip them to that range."), SNEAKY_HINT, hint)
     change = (answer - source).abs().mean().item()
     if change < 0.05:
-        return _fail(f"that barely changes the images (mean change {change:.3f} per pixel, below 0.05): a detector "
-                     "should not flag what is hardly there.", SNEAKY_HINT, hint)
-    area, error = _call(_detection_auroc, model, clean, answer, culprit="the model")
+        return _fail(tr("that barely changes the images (mean change {change:.3f} per pixel, below 0.05): a detector "
+                        "should not flag what is hardly there.", change=change), SNEAKY_HINT, hint)
+    area, error = _call(_detection_auroc, model, clean, answer, culprit=N_("the model"))
     if error:
-        return _fail(error + " Pass the trained VAE that the check cell names, whose likelihood is the score.", None)
+        return _fail(error + " " + tr("Pass the trained VAE that the check cell names, whose likelihood is the "
+                                      "score."), None)
     if area > 0.6:
-        return _fail(f"the detector catches it: AUROC {area:.2f} (mean change {change:.3f} per pixel). Which images "
-                     "does the model find *more* likely than real digits?", SNEAKY_HINT, hint)
-    return _conclude(None, f"a visible change (mean {change:.3f} per pixel) that -log p(x) misses: AUROC {area:.2f}.")
+        return _fail(tr("the detector catches it: AUROC {auroc:.2f} (mean change {change:.3f} per pixel). Which "
+                        "images does the model find *more* likely than real digits?", auroc=area, change=change),
+                     SNEAKY_HINT, hint)
+    return _conclude(None, tr("a visible change (mean {change:.3f} per pixel) that -log p(x) misses: AUROC "
+                              "{auroc:.2f}.", change=change, auroc=area))

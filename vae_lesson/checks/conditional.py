@@ -13,15 +13,16 @@ from vae_lesson.checks._verdict import (
 )
 from vae_lesson.conditional import style_transfer
 from vae_lesson.divergences import kl_diag_normal_std_normal
+from vae_lesson.i18n import N_, tr
 from vae_lesson.likelihoods import bernoulli_log_likelihood
 from vae_lesson.models import ConditionalVAE
 
 RATE_HINT = Hint(
-    section("07", 2, "Rate and distortion") + ", the definitions of R and D",
-    "The rate is the KL from q(z|x) to the prior, in closed form per image (summed over the latent dimensions), "
-    "then averaged over the images. The distortion is minus the Bernoulli log-likelihood of each image under the "
-    "decoder's logits (summed over the pixels), then averaged over the images. Both are positive numbers of nats; "
-    "return the rate first.",
+    section("07", 2, "Rate and distortion") + N_(", the definitions of R and D"),
+    N_("The rate is the KL from q(z|x) to the prior, in closed form per image (summed over the latent dimensions), "
+       "then averaged over the images. The distortion is minus the Bernoulli log-likelihood of each image under the "
+       "decoder's logits (summed over the pixels), then averaged over the images. Both are positive numbers of nats; "
+       "return the rate first."),
 )
 
 
@@ -51,7 +52,7 @@ def check_rate_and_distortion(rd_fn: Callable[[Tensor, Tensor, Tensor, Tensor], 
     if unfinished:
         return _conclude(unfinished, "", RATE_HINT, hint)
     if not (isinstance(answer, (tuple, list)) and len(answer) == 2):
-        return _conclude(Problem("rd_fn must return a pair of numbers: the rate first, the distortion second."),
+        return _conclude(Problem(tr("rd_fn must return a pair of numbers: the rate first, the distortion second.")),
                          "", RATE_HINT, hint)
     value = _pair(answer)
     kl = kl_diag_normal_std_normal(mu, logvar)
@@ -60,41 +61,46 @@ def check_rate_and_distortion(rd_fn: Callable[[Tensor, Tensor, Tensor, Tensor], 
     ref = torch.stack([rate, distortion])
     per_pixel = -(log_lik / pixels).mean()
     mistakes = [
-        (torch.stack([distortion, rate]), "the two are swapped: return the rate (the KL) first, then the distortion."),
-        (torch.stack([rate, -distortion]), "the distortion's sign is flipped: D is *minus* the log-likelihood, a "
-                                           "positive number of nats (how badly x is rebuilt)."),
-        (torch.stack([kl.sum(), -log_lik.sum()]), "you summed over the images: R and D are averages per image."),
-        (torch.stack([kl.sum(), distortion]), "the rate is summed over the images: average it."),
-        (torch.stack([rate, -log_lik.sum()]), "the distortion is summed over the images: average it."),
-        (torch.stack([rate, per_pixel]), "the distortion is averaged over the pixels: sum over the pixels (a "
-                                         "likelihood of an image is the sum of its pixels' log-probabilities), then "
-                                         "average over the images."),
-        (torch.stack([2 * rate, distortion]), "the rate is twice too large: the KL of a Gaussian has a factor one half."),
+        (torch.stack([distortion, rate]), tr("the two are swapped: return the rate (the KL) first, then the "
+                                             "distortion.")),
+        (torch.stack([rate, -distortion]), tr("the distortion's sign is flipped: D is *minus* the log-likelihood, a "
+                                              "positive number of nats (how badly x is rebuilt).")),
+        (torch.stack([kl.sum(), -log_lik.sum()]), tr("you summed over the images: R and D are averages per image.")),
+        (torch.stack([kl.sum(), distortion]), tr("the rate is summed over the images: average it.")),
+        (torch.stack([rate, -log_lik.sum()]), tr("the distortion is summed over the images: average it.")),
+        (torch.stack([rate, per_pixel]), tr("the distortion is averaged over the pixels: sum over the pixels (a "
+                                            "likelihood of an image is the sum of its pixels' log-probabilities), "
+                                            "then average over the images.")),
+        (torch.stack([2 * rate, distortion]), tr("the rate is twice too large: the KL of a Gaussian has a factor one "
+                                                 "half.")),
         (torch.stack([kl_diag_normal_std_normal(mu, logvar).mean() / d, distortion]),
-         "the rate is averaged over the latent dimensions: sum the KL over them (the dimensions are independent, "
-         "so their KLs add up), then average over the images."),
-        (torch.stack([-rate, distortion]), "the rate's sign is flipped: a KL divergence is never negative."),
+         tr("the rate is averaged over the latent dimensions: sum the KL over them (the dimensions are independent, "
+            "so their KLs add up), then average over the images.")),
+        (torch.stack([-rate, distortion]), tr("the rate's sign is flipped: a KL divergence is never negative.")),
         (torch.stack([kl_diag_normal_std_normal(mu, 2 * logvar).mean(), distortion]),
-         "the rate treats logvar as log sigma: logvar is the log of the *variance*, so exp(logvar) is sigma squared."),
+         tr("the rate treats logvar as log sigma: logvar is the log of the *variance*, so exp(logvar) is sigma "
+            "squared.")),
     ]
     if isinstance(value, Tensor) and value.shape == (2,) and torch.isfinite(value).all() \
             and not any(_close(value, wrong) for wrong, *_ in mistakes):
         rate_ok, distortion_ok = _close(value[0], rate), _close(value[1], distortion)
         if rate_ok != distortion_ok:  # say which of the two is wrong
-            wrong = "distortion" if rate_ok else "rate"
-            return _conclude(Problem(f"the {'rate' if rate_ok else 'distortion'} is right, but the {wrong} is not: "
-                                     f"check its definition term by term."), "", RATE_HINT, hint)
-    success = (f"R = {rate.item():.2f} nats and D = {distortion.item():.1f} nats per image on this batch; the batch's "
-               f"mean ELBO is -(D + R) = {-(rate + distortion).item():.1f}.")
-    _judge(value, ref, mistakes, "rd_fn", success, RATE_HINT, hint, known={"the number of images": n,
-                                                                            "the number of pixels": pixels})
+            return _conclude(Problem(tr("the rate is right, but the distortion is not: check its definition term by "
+                                        "term.") if rate_ok else
+                                     tr("the distortion is right, but the rate is not: check its definition term by "
+                                        "term.")), "", RATE_HINT, hint)
+    success = tr("R = {rate:.2f} nats and D = {distortion:.1f} nats per image on this batch; the batch's mean ELBO "
+                 "is -(D + R) = {elbo:.1f}.", rate=rate.item(), distortion=distortion.item(),
+                 elbo=-(rate + distortion).item())
+    _judge(value, ref, mistakes, "rd_fn", success, RATE_HINT, hint, known={tr("the number of images"): n,
+                                                                            tr("the number of pixels"): pixels})
 
 
 STYLE_HINT = Hint(
-    section("07", 1, "Style transfer") + ", the recipe of three steps",
-    "Encode the digit together with its own label, keep the mean of q(z|x, y) (no sampling), then decode that one "
-    "code once for every class 0 to 9, and turn the decoder's logits into pixel probabilities. The result holds ten "
-    "images of 28 by 28 pixels, class 0 first.",
+    section("07", 1, "Style transfer") + N_(", the recipe of three steps"),
+    N_("Encode the digit together with its own label, keep the mean of q(z|x, y) (no sampling), then decode that one "
+       "code once for every class 0 to 9, and turn the decoder's logits into pixel probabilities. The result holds ten "
+       "images of 28 by 28 pixels, class 0 first."),
 )
 
 
@@ -120,8 +126,8 @@ def check_style_transfer(transfer_fn: Callable[[ConditionalVAE, Tensor, int], Te
         if answer.shape == (10, 784):
             answer = answer.reshape(10, 28, 28)
         if isinstance(again, Tensor) and again.shape == answer.shape and not _close(again.detach().to(F64), answer):
-            return _conclude(Problem("your result changes from one call to the next: the code was *drawn* from "
-                                     "q(z|x, y). Keep its mean instead, so that one style gives one row."),
+            return _conclude(Problem(tr("your result changes from one call to the next: the code was *drawn* from "
+                                        "q(z|x, y). Keep its mean instead, so that one style gives one row.")),
                              "", STYLE_HINT, hint)
     ref = style_transfer(model, image, label).to(F64)
     with torch.no_grad():
@@ -134,16 +140,17 @@ def check_style_transfer(transfer_fn: Callable[[ConditionalVAE, Tensor, int], Te
         mu_each, _ = model.encode(image.reshape(1, -1).expand(10, -1), classes)  # encoded once with every label
         each_label = torch.sigmoid(model.decode(mu_each, classes)).to(F64).reshape(10, 28, 28)
     mistakes = [
-        (logits, "these are the decoder's logits: turn them into pixel probabilities with the sigmoid."),
-        (wrong_label, "the digit was encoded with label 0, not its own: q(z|x, y) needs the digit's true label, or "
-                      "the code holds what the wrong label leaves unexplained."),
-        (own_only, "every image is decoded with the digit's own label: decode the code once with each class, 0 to 9."),
-        (each_label, "the digit was encoded anew with each label: encode it once, with its own label, and decode that "
-                     "one code with every label."),
+        (logits, tr("these are the decoder's logits: turn them into pixel probabilities with the sigmoid.")),
+        (wrong_label, tr("the digit was encoded with label 0, not its own: q(z|x, y) needs the digit's true label, "
+                         "or the code holds what the wrong label leaves unexplained.")),
+        (own_only, tr("every image is decoded with the digit's own label: decode the code once with each class, 0 "
+                      "to 9.")),
+        (each_label, tr("the digit was encoded anew with each label: encode it once, with its own label, and decode "
+                        "that one code with every label.")),
     ]
-    success = ("one code, ten labels: the posterior mean of the digit's style, decoded as every class. Try it on the "
-               "shipped model below.")
+    success = tr("one code, ten labels: the posterior mean of the digit's style, decoded as every class. Try it on "
+                 "the shipped model below.")
     problem = _diagnose(answer, ref, mistakes, "transfer_fn",
-                        fallback="Follow the three steps: encode with the true label, keep the mean, decode with each "
-                                 "label, then turn logits into probabilities.")
+                        fallback=tr("Follow the three steps: encode with the true label, keep the mean, decode with "
+                                    "each label, then turn logits into probabilities."))
     _conclude(problem, success, STYLE_HINT, hint)

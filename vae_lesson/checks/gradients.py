@@ -21,15 +21,16 @@ from vae_lesson.checks._verdict import (
     section,
 )
 from vae_lesson.estimators import optimal_baseline
+from vae_lesson.i18n import N_, tr
 
 REPARAM_HINT = Hint(
-    section("02", 3, "The reparameterization trick") + ", its first equation",
-    "z is the mean shifted by the noise eps times the standard deviation σ. The encoder gives logvar = log σ², "
-    "not σ: solve that for σ (an exponential and a square root). Build z from mu, logvar and the eps passed in "
-    "with torch operations, so that gradients reach mu and logvar.",
+    section("02", 3, "The reparameterization trick") + N_(", its first equation"),
+    N_("z is the mean shifted by the noise eps times the standard deviation σ. The encoder gives logvar = log σ², "
+       "not σ: solve that for σ (an exponential and a square root). Build z from mu, logvar and the eps passed in "
+       "with torch operations, so that gradients reach mu and logvar."),
 )
-SIGMA = ("logvar = log σ² is the log of the variance; solve it for σ. The variance and σ differ by a square root, "
-         "and undoing a log takes an exponential.")
+SIGMA = N_("logvar = log σ² is the log of the variance; solve it for σ. The variance and σ differ by a square root, "
+           "and undoing a log takes an exponential.")
 
 
 def check_reparam_sample(sample_fn: Callable[[Tensor, Tensor, Tensor], Tensor], hint: int = 1) -> None:
@@ -45,40 +46,43 @@ def check_reparam_sample(sample_fn: Callable[[Tensor, Tensor, Tensor], Tensor], 
     with torch.no_grad():
         std = (0.5 * logvar).exp()
         ref = mu + std * eps
+        sigma = tr(SIGMA)
         mistakes = [
-            (mu + logvar.exp() * eps, "you scaled eps by the variance, where z needs the standard deviation σ.",
-             SIGMA),
-            (mu + logvar * eps, "you scaled eps by logvar itself: logvar is the log of the variance, not the "
-                                "standard deviation.", SIGMA),
-            (mu + (0.5 * logvar) * eps, "you scaled eps by logvar / 2 = log σ, a log, not σ itself.", SIGMA),
-            (std * eps, "you left out the mean: z must be centred on mu."),
-            (mu * std * eps, "the mean is added to the scaled noise, not multiplied with it."),
+            (mu + logvar.exp() * eps, tr("you scaled eps by the variance, where z needs the standard deviation σ."),
+             sigma),
+            (mu + logvar * eps, tr("you scaled eps by logvar itself: logvar is the log of the variance, not the "
+                                   "standard deviation."), sigma),
+            (mu + (0.5 * logvar) * eps, tr("you scaled eps by logvar / 2 = log σ, a log, not σ itself."), sigma),
+            (std * eps, tr("you left out the mean: z must be centred on mu.")),
+            (mu * std * eps, tr("the mean is added to the scaled noise, not multiplied with it.")),
         ]
     if isinstance(answer, Tensor) and _close(answer.detach(), mu.detach() - std * eps):
-        note = " (With -sigma * eps, which works too: eps and -eps have the same distribution.)"
+        note = " " + tr("(With -sigma * eps, which works too: eps and -eps have the same distribution.)")
     else:
-        problem = _diagnose(answer, ref, mistakes, "sample_fn", fallback="Use the eps that is passed in: drawing "
-                            "new noise inside gives different values.")
+        problem = _diagnose(answer, ref, mistakes, "sample_fn",
+                            fallback=tr("Use the eps that is passed in: drawing new noise inside gives different "
+                                        "values."))
         if problem:
             return _fail(problem, REPARAM_HINT, hint)
         note = ""
-    detached = _detached(answer, "mu and logvar")
+    detached = _detached(answer, tr("mu and logvar"))
     if detached:
         return _fail(detached, REPARAM_HINT, hint)
     grad_mu, grad_logvar = torch.autograd.grad(answer.sum(), (mu, logvar), allow_unused=True)
     if grad_mu is None or grad_logvar is None or not grad_mu.abs().sum() > 0 or not grad_logvar.abs().sum() > 0:
-        return _fail("the values are right but the gradient to mu or logvar is zero or missing; build z from mu "
-                     "and logvar with differentiable torch operations.", REPARAM_HINT, hint)
-    return _conclude(None, "z = mu + sigma * eps, and gradients reach both mu and logvar." + note)
+        return _fail(tr("the values are right but the gradient to mu or logvar is zero or missing; build z from mu "
+                        "and logvar with differentiable torch operations."), REPARAM_HINT, hint)
+    return _conclude(None, tr("z = mu + sigma * eps, and gradients reach both mu and logvar.") + note)
 
 
 SCORE_HINT = Hint(
-    section("02", 2, "The score-function estimator (REINFORCE)") + ", the equation for the scores",
-    "Each sample's estimate is the value of f at that sample times the score of the mean, the derivative of "
-    "log N(x; mu, sigma²) with respect to mu that section 2 gives. Build the samples from mu, sigma and eps as the "
-    "exercise says, and return one estimate per sample, shape (S,), without averaging.",
+    section("02", 2, "The score-function estimator (REINFORCE)") + N_(", the equation for the scores"),
+    N_("Each sample's estimate is the value of f at that sample times the score of the mean, the derivative of "
+       "log N(x; mu, sigma²) with respect to mu that section 2 gives. Build the samples from mu, sigma and eps as the "
+       "exercise says, and return one estimate per sample, shape (S,), without averaging."),
 )
-SIGMA_POWER = "The score of the mean has the variance sigma² in its denominator, not the standard deviation sigma."
+SIGMA_POWER = N_("The score of the mean has the variance sigma² in its denominator, not the standard deviation "
+                 "sigma.")
 
 
 def check_score_grad_mu(score_fn: Callable[[Callable, Tensor, Tensor, Tensor], Tensor], hint: int = 1) -> None:
@@ -94,29 +98,31 @@ def check_score_grad_mu(score_fn: Callable[[Callable, Tensor, Tensor, Tensor], T
         return _fail(error, SCORE_HINT, hint)
     x = mu + sigma * eps
     ref = f(x) * (x - mu) / sigma**2
+    sigma_power = tr(SIGMA_POWER)
     mistakes = [
-        (f(x) * (x - mu) / sigma, "off by a factor sigma: yours is sigma times the right value. Check the power of "
-                                  "sigma in the score of the mean.", SIGMA_POWER),
-        (f(x) * (x - mu), "off by a factor sigma²: the division by sigma² in the score of the mean is missing.",
-         SIGMA_POWER),
-        (-ref, "the sign is flipped: check the sign of the score of the mean."),
-        ((x - mu) / sigma**2, "you returned the score alone: each score must be multiplied by the value of f at "
-                              "that sample (the score's mean is zero, which is what makes baselines possible)."),
-        (-2 * torch.sin(2 * x) + 1, "that is f'(x), the reparameterization estimator; the score-function estimator "
-                                    "multiplies f(x) by the score instead, and needs no derivative of f."),
-        (ref.mean(), "you averaged: return one estimate per sample; the estimate is their mean."),
-        (f(eps) * eps, "you evaluated f at the noise eps: evaluate it at the samples x, built from mu, sigma and eps "
-                       "as the exercise says."),
+        (f(x) * (x - mu) / sigma, tr("off by a factor sigma: yours is sigma times the right value. Check the power "
+                                     "of sigma in the score of the mean."), sigma_power),
+        (f(x) * (x - mu), tr("off by a factor sigma²: the division by sigma² in the score of the mean is missing."),
+         sigma_power),
+        (-ref, tr("the sign is flipped: check the sign of the score of the mean.")),
+        ((x - mu) / sigma**2, tr("you returned the score alone: each score must be multiplied by the value of f at "
+                                 "that sample (the score's mean is zero, which is what makes baselines possible).")),
+        (-2 * torch.sin(2 * x) + 1, tr("that is f'(x), the reparameterization estimator; the score-function "
+                                       "estimator multiplies f(x) by the score instead, and needs no derivative of "
+                                       "f.")),
+        (ref.mean(), tr("you averaged: return one estimate per sample; the estimate is their mean.")),
+        (f(eps) * eps, tr("you evaluated f at the noise eps: evaluate it at the samples x, built from mu, sigma and "
+                          "eps as the exercise says.")),
     ]
-    _judge(answer, ref, mistakes, "score_fn", "f(x) (x - mu) / sigma² per sample: unbiased, and no derivative of f "
-           "needed.", SCORE_HINT, hint, known={"sigma": sigma.item(), "sigma²": sigma.item() ** 2})
+    _judge(answer, ref, mistakes, "score_fn", tr("f(x) (x - mu) / sigma² per sample: unbiased, and no derivative of "
+           "f needed."), SCORE_HINT, hint, known={"sigma": sigma.item(), "sigma²": sigma.item() ** 2})
 
 
 BASELINE_HINT = Hint(
-    section("02", 2, "The score-function estimator (REINFORCE)") + ", the equation for b* under \"Baselines\"",
-    "b* is a ratio of two averages over the samples: on top each value of f is weighted by its squared score, "
-    "below are the squared scores alone. Use the mean in both (or the sum in both), and return a single number, "
-    "a 0-d tensor.",
+    section("02", 2, "The score-function estimator (REINFORCE)") + N_(", the equation for b* under \"Baselines\""),
+    N_("b* is a ratio of two averages over the samples: on top each value of f is weighted by its squared score, "
+       "below are the squared scores alone. Use the mean in both (or the sum in both), and return a single number, "
+       "a 0-d tensor."),
 )
 
 
@@ -131,17 +137,18 @@ def check_optimal_baseline(baseline_fn: Callable[[Tensor, Tensor], Tensor], hint
         return _fail(error, BASELINE_HINT, hint)
     ref = optimal_baseline(values, score)  # the package's b*, taught in notebook 02
     mistakes = [
-        (values.mean(), "that is the mean of f: a good, common baseline, but not the variance-minimising one: each "
-                        "value of f must be weighted by its squared score."),
-        ((values * score).mean() / score.mean(), "you weighted by s instead of s²; minimising the variance gives "
-                                                 "weights s²."),
-        ((values * score**2).mean(), "the division by the average of the squared scores is missing."),
-        ((values * score**2).sum() / (score**2).mean(), f"off by a factor S = {len(eps)}: you summed on top but "
-                                                        "averaged below. Use the mean in both, or the sum in both."),
-        ((values * score**2).mean() / score.mean() ** 2, "the denominator is the mean of the squares s², not the "
-                                                         "square of the mean of s."),
+        (values.mean(), tr("that is the mean of f: a good, common baseline, but not the variance-minimising one: "
+                           "each value of f must be weighted by its squared score.")),
+        ((values * score).mean() / score.mean(), tr("you weighted by s instead of s²; minimising the variance gives "
+                                                    "weights s².")),
+        ((values * score**2).mean(), tr("the division by the average of the squared scores is missing.")),
+        ((values * score**2).sum() / (score**2).mean(), tr("off by a factor S = {samples}: you summed on top but "
+                                                           "averaged below. Use the mean in both, or the sum in "
+                                                           "both.", samples=len(eps))),
+        ((values * score**2).mean() / score.mean() ** 2, tr("the denominator is the mean of the squares s², not the "
+                                                            "square of the mean of s.")),
     ]
     if isinstance(answer, Tensor) and answer.numel() == 1:
         answer = answer.reshape(())
-    _judge(answer, ref, mistakes, "baseline_fn", "b* = E[f s²] / E[s²], the constant that minimises the variance of "
-           "(f - b) s.", BASELINE_HINT, hint, known={"S, the number of samples": len(eps)})
+    _judge(answer, ref, mistakes, "baseline_fn", tr("b* = E[f s²] / E[s²], the constant that minimises the variance "
+           "of (f - b) s."), BASELINE_HINT, hint, known={tr("S, the number of samples"): len(eps)})

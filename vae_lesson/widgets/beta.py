@@ -14,6 +14,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from vae_lesson.i18n import N_, tr
 from vae_lesson.plots import digit_pixels, figure_png, png_bytes
 from vae_lesson.rate_distortion import BetaRun, plot_rate_distortion
 from vae_lesson.widgets.rendering import SLIDER_STYLE, SLIDER_WIDTH, image_row, locked, show_png
@@ -30,10 +31,11 @@ class BetaExplorer(_ShowsPicture):
     the images the reconstructions are of, (n, 28, 28); ``elbo_levels``: lines D + R = const to draw.
     Drive it with ``select(beta)``; read ``beta``, ``current_image()`` (the reconstructions' and samples' strip
     shown, a float32 array) and ``current_images()`` ({"inputs", "reconstructions", "samples"}, each (n, 28, 28)).
-    Taught in ``notebooks/07_conditional_and_beta.ipynb``.
+    Its caption is in the language of the course's messages when it is shown (the rate-distortion plane is drawn
+    in English). Taught in ``notebooks/07_conditional_and_beta.ipynb``.
     """
 
-    SNAPSHOT_ACTION = "move the β slider"
+    SNAPSHOT_ACTION = N_("move the β slider")
 
     def __init__(self, runs: Sequence[BetaRun], inputs: np.ndarray, elbo_levels: Sequence[float] = (),
                  scale: int = 2) -> None:
@@ -102,6 +104,7 @@ class BetaExplorer(_ShowsPicture):
         show_png(self.plane_image, self._planes[self.runs.index(run)])
         columns = len(self.inputs)
         show_png(self.digits_image, png_bytes(digit_pixels(self.current_image(), self.scale, columns=columns)))
-        self.caption.value = (f"<b>β = {run.beta:g}</b>: R = {run.point.rate:.1f} nats, D = {run.point.distortion:.1f}"
-                              f" nats, {run.active_units} active units<br>rows: test digits, their reconstructions, "
-                              "samples from the prior")
+        self.caption.value = tr("<b>β = {beta:g}</b>: R = {rate:.1f} nats, D = {distortion:.1f} nats, {active} active "
+                                "units<br>rows: test digits, their reconstructions, samples from the prior",
+                                beta=run.beta, rate=run.point.rate, distortion=run.point.distortion,
+                                active=run.active_units)

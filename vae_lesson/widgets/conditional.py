@@ -15,6 +15,7 @@ import torch
 
 from vae_lesson.conditional import decode_with_labels
 from vae_lesson.evaluation import posterior_means_and_logvars
+from vae_lesson.i18n import N_, tr
 from vae_lesson.latent import dimensions_by_kl
 from vae_lesson.models import ConditionalVAE
 from vae_lesson.plots import digit_pixels, png_bytes
@@ -43,10 +44,11 @@ class ConditionalExplorer(_ShowsPicture, _LatentSliders, _ReportsInput):
     Drive it with ``set_label(y)``, ``set_sliders(values)`` and ``set_style_from(index)``; read ``z``, ``label``,
     ``current_image()`` (the digit shown, sigmoid(decode(z, y)), (28, 28) float32) and ``current_images()``
     ({"decoded": that digit, "all_classes": z decoded with every label, (C, 28, 28)}).
-    Taught in ``notebooks/07_conditional_and_beta.ipynb``.
+    Its labels are in the language of the course's messages when it is made; its messages in the language when
+    they are shown. Taught in ``notebooks/07_conditional_and_beta.ipynb``.
     """
 
-    SNAPSHOT_ACTION = "choose a class, move its sliders or type a digit's number"
+    SNAPSHOT_ACTION = N_("choose a class, move its sliders or type a digit's number")
 
     def __init__(self, model: ConditionalVAE, images: torch.Tensor | None = None, labels: torch.Tensor | None = None,
                  label: int = 7, num_sliders: int = 4, slider_limit: float = 3.0, scale: int = 6) -> None:
@@ -61,14 +63,14 @@ class ConditionalExplorer(_ShowsPicture, _LatentSliders, _ReportsInput):
         self._lock = threading.RLock()
         self.scale = scale
         self.class_buttons = widgets.ToggleButtons(options=[(str(c), c) for c in range(classes)],
-                                                   value=self._check_label(label), description="class",
+                                                   value=self._check_label(label), description=tr("class"),
                                                    style={"button_width": "34px", "description_width": "40px"})
         self._make_sliders(sorted(dimensions_by_kl(self.mu, self.logvar)[:num_sliders].tolist()), slider_limit)
-        self.index_box = widgets.Text(description="digit #", continuous_update=False,
-                                      placeholder=f"0 to {len(self.images) - 1}")
+        self.index_box = widgets.Text(description=tr("digit #"), continuous_update=False,
+                                      placeholder=tr("0 to {last}", last=len(self.images) - 1))
         self.messages = _MessageArea()
         self.image = widgets.Image(format="png")
-        self.row_caption = widgets.HTML("<b>the same z as every class</b>")
+        self.row_caption = widgets.HTML(tr("<b>the same z as every class</b>"))
         self.row_image = widgets.Image(format="png")
         self._base = torch.zeros(d)
         self.class_buttons.observe(lambda _change: self._on_slider(), names="value")
@@ -82,8 +84,8 @@ class ConditionalExplorer(_ShowsPicture, _LatentSliders, _ReportsInput):
             self.messages.html,
         ])
         self._refresh()
-        self.messages.say("z starts at 0, the prior's mean: an average handwriting. Type a test digit's number to "
-                          "take its style.")
+        self.messages.say(tr("z starts at 0, the prior's mean: an average handwriting. Type a test digit's number "
+                             "to take its style."))
 
     def _check_label(self, label: int) -> int:
         classes = self.model.num_classes
@@ -109,8 +111,9 @@ class ConditionalExplorer(_ShowsPicture, _LatentSliders, _ReportsInput):
         index = parse_index(index, len(self.images))
         self._base = self.mu[index].clone()
         self.set_sliders(self._clipped(self._base))
-        self.messages.say(f"z is now the style of test image {index} (a {int(self.labels[index])}), rounded to the "
-                          f"sliders' step of {self.sliders[0].step:g}; the row shows it as every class.")
+        self.messages.say(tr("z is now the style of test image {index} (a {label}), rounded to the sliders' step of "
+                             "{step:g}; the row shows it as every class.", index=index, label=int(self.labels[index]),
+                             step=self.sliders[0].step))
 
     def type_index(self, text: str) -> None:
         """The "digit #" box: like ``set_style_from`` but from text; wrong input is explained in the widget."""

@@ -12,6 +12,7 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from vae_lesson.i18n import tr
 from vae_lesson.linear_gaussian import LinearGaussianModel
 from vae_lesson.plots import figure_png
 from vae_lesson.widgets.rendering import locked, on_step, show_png
@@ -30,7 +31,8 @@ class ElboExplorer(_ShowsPicture):
     Sliders ``.mean`` and ``.log_std`` (step ``STEP``) set q; ``.values()`` returns the exact log p(x), ELBO and KL
     for it; ``.widget`` holds the sliders, the densities of q and the posterior, and a bar chart of the three
     numbers. Safe to drive from two threads at once (a cell, and the browser's messages that ipykernel 7 handles
-    on another thread). Taught in ``notebooks/01_elbo.ipynb``.
+    on another thread). The sliders' labels are in the language of the course's messages when it is made; the
+    figure's labels stay English (matplotlib's default font has no Hangul). Taught in ``notebooks/01_elbo.ipynb``.
     """
 
     LOG_STD_RANGE = (-3.0, 1.0)
@@ -48,8 +50,8 @@ class ElboExplorer(_ShowsPicture):
 
         self._lock = threading.RLock()
         centre = round(self.post_mean, 1)
-        self.mean = self._slider("q mean", round(centre - 1.5, 2), centre - mean_halfwidth, centre + mean_halfwidth)
-        self.log_std = self._slider("q log-std", 0.0, *self.LOG_STD_RANGE)
+        self.mean = self._slider(tr("q mean"), round(centre - 1.5, 2), centre - mean_halfwidth, centre + mean_halfwidth)
+        self.log_std = self._slider(tr("q log-std"), 0.0, *self.LOG_STD_RANGE)
         self._build_figure()
         self.image = widgets.Image(format="png")
         self.readout = widgets.HTML()
@@ -138,7 +140,6 @@ class ElboExplorer(_ShowsPicture):
         low, high = self.bar_limits
         self.ax_bars.set_ylim(min(low, 1.08 * values["ELBO"]), max(high, 1.08 * values["KL"]))
         show_png(self.image, figure_png(self.fig))
-        self.readout.value = (
-            f"log p(x) = {values['log p(x)']:.4f} &nbsp; ELBO = {values['ELBO']:.4f} &nbsp; "
-            f"KL = {values['KL']:.4f} &nbsp; ELBO + KL = {values['ELBO'] + values['KL']:.4f} nats"
-        )
+        self.readout.value = tr(
+            "log p(x) = {log_p:.4f} &nbsp; ELBO = {elbo:.4f} &nbsp; KL = {kl:.4f} &nbsp; ELBO + KL = {total:.4f} nats",
+            log_p=values["log p(x)"], elbo=values["ELBO"], kl=values["KL"], total=values["ELBO"] + values["KL"])

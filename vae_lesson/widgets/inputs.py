@@ -1,6 +1,9 @@
 """What the latent-space widgets of ``notebooks/04_latent_explorer.ipynb`` share: reading what a student types,
 explaining wrong input in a message line under the widget instead of a traceback, and checking the model and
 test images a widget is given.
+
+The explanations are in the language of the course's messages at the moment the input is read
+(:func:`vae_lesson.set_language`; ``vae_lesson.i18n``).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import ipywidgets as widgets
 import torch
 
 from vae_lesson.data import load_mnist
+from vae_lesson.i18n import N_, tr
 from vae_lesson.models import VAE, flatten_images
 
 
@@ -20,16 +24,17 @@ class WidgetInputError(ValueError):
     """A value typed into a widget that cannot be used; its message is shown in the widget, not raised."""
 
 
-def parse_index(text: str, size: int, what: str = "test image") -> int:
-    """A typed index into a data set of ``size`` items, or a :class:`WidgetInputError` saying what is wrong."""
+def parse_index(text: str, size: int, what: str = N_("test image")) -> int:
+    """A typed index into a data set of ``size`` items, or a :class:`WidgetInputError` saying what is wrong
+    (``what``, the name of one item, is translated if the catalog has it)."""
     try:
         index = int(str(text).strip())
     except ValueError:
-        raise WidgetInputError(
-            f"'{text}' is not a whole number: type the number of a {what}, 0 to {size - 1}."
-        ) from None
+        raise WidgetInputError(tr("'{text}' is not a whole number: type the number of a {what}, 0 to {last}.",
+                                  text=text, what=tr(what), last=size - 1)) from None
     if not 0 <= index < size:
-        raise WidgetInputError(f"{index} is outside the {size:,} {what}s: type a number from 0 to {size - 1}.")
+        raise WidgetInputError(tr("{index} is outside the {size:,} {what}s: type a number from 0 to {last}.",
+                                  index=index, size=size, what=tr(what), last=size - 1))
     return index
 
 
@@ -37,26 +42,30 @@ def parse_numbers(text: str, count: int, low: float, high: float) -> list[float]
     """``count`` comma-separated numbers in [low, high] typed by a student, or a :class:`WidgetInputError`."""
     parts = [part for part in str(text).replace(";", ",").split(",") if part.strip()]
     if len(parts) != count:
-        raise WidgetInputError(
-            f"The explorer has {count} slider{'s' if count > 1 else ''}; you typed {len(parts)} "
-            f"number{'s' if len(parts) != 1 else ''}. Type {count}, separated by commas."
-        )
+        if count == 1:  # then the count typed is not 1
+            message = tr("The explorer has {count} slider; you typed {typed} numbers. Type {count}, separated by "
+                         "commas.", count=count, typed=len(parts))
+        elif len(parts) == 1:
+            message = tr("The explorer has {count} sliders; you typed {typed} number. Type {count}, separated by "
+                         "commas.", count=count, typed=len(parts))
+        else:
+            message = tr("The explorer has {count} sliders; you typed {typed} numbers. Type {count}, separated by "
+                         "commas.", count=count, typed=len(parts))
+        raise WidgetInputError(message)
     values = []
     for part in parts:
         try:
             value = float(part)
         except ValueError:
-            raise WidgetInputError(f"'{part.strip()}' is not a number: type numbers like 0.5, -1.2.") from None
+            raise WidgetInputError(tr("'{part}' is not a number: type numbers like 0.5, -1.2.",
+                                      part=part.strip())) from None
         if not math.isfinite(value):  # 'nan', 'inf', or a number too large for a float, like 1e400
-            raise WidgetInputError(
-                f"{part.strip()} is not a finite number: type numbers like 0.5, -1.2, inside the sliders' range "
-                f"[{low:g}, {high:g}]."
-            )
+            raise WidgetInputError(tr("{part} is not a finite number: type numbers like 0.5, -1.2, inside the "
+                                      "sliders' range [{low:g}, {high:g}].", part=part.strip(), low=low, high=high))
         if not low <= value <= high:
-            raise WidgetInputError(
-                f"{part.strip()} is outside the sliders' range [{low:g}, {high:g}]: the prior N(0, 1) puts "
-                "almost no mass there, so the decoder was never trained on it. Type a value inside the range."
-            )
+            raise WidgetInputError(tr("{part} is outside the sliders' range [{low:g}, {high:g}]: the prior N(0, 1) "
+                                      "puts almost no mass there, so the decoder was never trained on it. Type a "
+                                      "value inside the range.", part=part.strip(), low=low, high=high))
         values.append(value)
     return values
 

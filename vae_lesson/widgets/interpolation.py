@@ -10,6 +10,7 @@ import ipywidgets as widgets
 import numpy as np
 import torch
 
+from vae_lesson.i18n import N_, tr
 from vae_lesson.latent import INTERPOLATION_MODES, decode_images, interpolate, typical_prior_norm
 from vae_lesson.models import VAE
 from vae_lesson.plots import digit_pixels, png_bytes
@@ -19,6 +20,8 @@ from vae_lesson.widgets.snapshot import _ShowsPicture
 
 MARK_COLOUR = (255, 127, 14)  # matplotlib's tab:orange: the frame of the strip nearest the slider's t
 GAP = 2  # white columns between the strip's frames (digit_pixels' default)
+#: The path buttons' labels (translated when the widget is made); the buttons' values stay the modes' names.
+MODE_LABELS = {"linear": N_("linear"), "spherical": N_("spherical")}
 
 
 def mark_frame(strip: np.ndarray, frame: int, width: int, border: int = 3) -> np.ndarray:
@@ -40,10 +43,12 @@ class Interpolator(_ShowsPicture, _ReportsInput):
     ``current_images()`` returns {"decoded": sigmoid(decode(z(t))) (28, 28), "strip": the decodings at ``steps``
     evenly spaced t (steps, 28, 28), from x_a's to x_b's}; ``marked_frame`` is the strip's outlined frame. Given
     ``images``, two boxes choose the endpoints by test-set number; what is wrong in either is explained.
+    Its labels are in the language of the course's messages when it is made (the path buttons' values stay
+    "linear" and "spherical"); its messages, caption and read-out in the language when they are shown.
     Taught in ``notebooks/04_latent_explorer.ipynb``.
     """
 
-    SNAPSHOT_ACTION = "move along the path and pick its two digits"
+    SNAPSHOT_ACTION = N_("move along the path and pick its two digits")
 
     def __init__(self, model: VAE, x_a: torch.Tensor, x_b: torch.Tensor, steps: int = 9,
                  images: torch.Tensor | None = None, scale: int = 3) -> None:
@@ -56,9 +61,11 @@ class Interpolator(_ShowsPicture, _ReportsInput):
         self.t = widgets.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.01, description="t",
                                      continuous_update=True, readout_format=".2f",
                                      layout=widgets.Layout(width=SLIDER_WIDTH), style=SLIDER_STYLE)
-        self.mode = widgets.ToggleButtons(options=list(INTERPOLATION_MODES), value="linear", description="path")
-        self.index_a = widgets.Text(description="from #", continuous_update=False)
-        self.index_b = widgets.Text(description="to #", continuous_update=False)
+        self.mode = widgets.ToggleButtons(options=[(tr(MODE_LABELS.get(mode, mode)), mode)
+                                                   for mode in INTERPOLATION_MODES],
+                                          value="linear", description=tr("path"))
+        self.index_a = widgets.Text(description=tr("from #"), continuous_update=False)
+        self.index_b = widgets.Text(description=tr("to #"), continuous_update=False)
         self.messages = _MessageArea()
         self.image = widgets.Image(format="png")
         self.caption = widgets.HTML()
@@ -70,11 +77,11 @@ class Interpolator(_ShowsPicture, _ReportsInput):
         for box in (self.index_a, self.index_b):
             box.observe(lambda _change: self.messages.guard(self.type_indices), names="value")
         boxes = [widgets.HBox([self.index_a, self.index_b])] if self.images is not None else []
+        strip_caption = widgets.HTML(tr("<b>the whole path, t = 0 to 1</b> (orange: the frame nearest t)"))
         self.widget = widgets.VBox([
             widgets.HBox([self.t, self.mode]), *boxes,
             image_row([widgets.VBox([self.caption, self.image]),
-                       widgets.VBox([widgets.HTML("<b>the whole path, t = 0 to 1</b> (orange: the frame nearest t)"),
-                                     self.strip_image, self.readout])]),
+                       widgets.VBox([strip_caption, self.strip_image, self.readout])]),
             self.messages.html,
         ])
         self.set_endpoints(x_a, x_b)
@@ -108,11 +115,11 @@ class Interpolator(_ShowsPicture, _ReportsInput):
         if errors:
             raise WidgetInputError(" ".join(errors))
         if None in indices:
-            self.messages.say("type a test image's number in both boxes." if indices != [None, None] else "")
+            self.messages.say(tr("type a test image's number in both boxes.") if indices != [None, None] else "")
             return
         a, b = indices
         self.set_endpoints(self.images[a], self.images[b])
-        self.messages.say(f"from test image {a} to test image {b}.")
+        self.messages.say(tr("from test image {a} to test image {b}.", a=a, b=b))
 
     def z_at(self, t: float) -> torch.Tensor:
         """The code at fraction t of the current path, (d,)."""
@@ -139,11 +146,12 @@ class Interpolator(_ShowsPicture, _ReportsInput):
         z = self.z_at(t)
         self._image = decode_images(self.model, z[None])[0].numpy()
         show_png(self.image, png_bytes(digit_pixels(self._image, 2 * self.scale)))
-        self.caption.value = f"<b>decoding of z(t) at t = {t:.2f}</b>"
+        self.caption.value = tr("<b>decoding of z(t) at t = {t:.2f}</b>", t=t)
         frame = round(t * (self.steps - 1))
         if frame != self.marked_frame:  # re-encode the strip only when its mark moves
             self.marked_frame = frame
             show_png(self.strip_image, png_bytes(mark_frame(self._strip_pixels, frame, 28 * self.scale)))
-        self.readout.value = (f"|z(t)| = {z.norm():.2f} at t = {t:.2f} (endpoints {self.z_a.norm():.2f} "
-                              f"and {self.z_b.norm():.2f}); samples of the prior N(0, I) have |z| near "
-                              f"sqrt(d) = {typical_prior_norm(self.model.latent_dim):.2f}")
+        self.readout.value = tr("|z(t)| = {norm:.2f} at t = {t:.2f} (endpoints {norm_a:.2f} and {norm_b:.2f}); "
+                                "samples of the prior N(0, I) have |z| near sqrt(d) = {typical:.2f}",
+                                norm=z.norm(), t=t, norm_a=self.z_a.norm(), norm_b=self.z_b.norm(),
+                                typical=typical_prior_norm(self.model.latent_dim))

@@ -8,6 +8,10 @@ They never draw a new figure per update: digits are encoded to PNG directly from
 blitting, so that a slider responds at once. Each widget's ``current_images()`` returns what it displays as a
 dict of float32 arrays, keyed by name (each class's docstring lists its keys). Each widget changes its state and
 draws under its own lock, since ipykernel 7 runs the browser's messages on another thread while a cell runs.
+
+Their words follow the language of the course's messages (:func:`vae_lesson.set_language`): labels, buttons and
+fixed captions are those of the language when the widget is made; messages, captions and read-outs that change
+are those of the language when they are shown.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import torch
 
 from vae_lesson.evaluation import posterior_means_and_logvars
 from vae_lesson.gaussians import reparameterize
+from vae_lesson.i18n import N_, tr
 from vae_lesson.latent import decode_images, dimensions_by_kl
 from vae_lesson.models import VAE
 from vae_lesson.plots import digit_pixels, png_bytes
@@ -51,7 +56,8 @@ class LatentExplorer(_ShowsPicture, _LatentSliders, _ReportsInput):
     ``.dims`` the latent dimensions they set, ``.z`` the current code. ``current_images()`` returns the image
     shown, {"decoded": sigmoid(decode(z)) (28, 28)}.
     A box takes a whole z typed as numbers; wrong input is explained in the widget (``.message``).
-    Taught in ``notebooks/04_latent_explorer.ipynb``.
+    Its labels are in the language of the course's messages when it is made; its messages in the language when
+    they are shown. Taught in ``notebooks/04_latent_explorer.ipynb``.
     """
 
     MAX_SLIDERS = 8
@@ -69,9 +75,9 @@ class LatentExplorer(_ShowsPicture, _LatentSliders, _ReportsInput):
         self._lock = threading.RLock()
         self.scale = scale
         self._make_sliders(sorted(dimensions_by_kl(self.mu, self.logvar)[:count].tolist()), slider_limit)
-        self.index_box = widgets.Text(description="digit #", continuous_update=False,
-                                      placeholder=f"0 to {len(self.images) - 1}")
-        self.z_box = widgets.Text(description="type z", continuous_update=False,
+        self.index_box = widgets.Text(description=tr("digit #"), continuous_update=False,
+                                      placeholder=tr("0 to {last}", last=len(self.images) - 1))
+        self.z_box = widgets.Text(description=tr("type z"), continuous_update=False,
                                   placeholder=", ".join(["0.0"] * count))
         self.messages = _MessageArea()
         self.image = widgets.Image(format="png")
@@ -96,9 +102,13 @@ class LatentExplorer(_ShowsPicture, _LatentSliders, _ReportsInput):
         index = parse_index(index, len(self.images))
         self._base = self.mu[index].clone()
         self.set_sliders(self._clipped(self._base))
-        label = int(self.labels[index])
-        self.messages.say(f"z starts at the posterior mean of test image {index}" + (f" (a {label})" if label >= 0
-                          else "") + f", rounded to the sliders' step of {self.sliders[0].step:g}.")
+        label, step = int(self.labels[index]), self.sliders[0].step
+        if label >= 0:
+            self.messages.say(tr("z starts at the posterior mean of test image {index} (a {label}), rounded to the "
+                                 "sliders' step of {step:g}.", index=index, label=label, step=step))
+        else:
+            self.messages.say(tr("z starts at the posterior mean of test image {index}, rounded to the sliders' step "
+                                 "of {step:g}.", index=index, step=step))
 
     def type_reference(self, text: str) -> None:
         """The "digit #" box: like ``set_reference`` but from text; wrong input raises WidgetInputError."""
@@ -109,7 +119,7 @@ class LatentExplorer(_ShowsPicture, _LatentSliders, _ReportsInput):
         """The "type z" box: one number per slider, separated by commas."""
         if str(text).strip():
             self.set_sliders(parse_numbers(text, len(self.sliders), -self.limit, self.limit))
-            self.messages.say("z set from the typed numbers.")
+            self.messages.say(tr("z set from the typed numbers."))
 
     @locked
     def current_images(self) -> dict[str, np.ndarray]:
@@ -130,16 +140,19 @@ class DigitEncoder(_ShowsPicture, _ReportsInput):
     sigmoid(decode(mean of q)), and for a 2-D latent its posterior q(z|x) as a 2-standard-deviation ellipse on
     the test set's scatter (whose axes show every test code; thin cross-hairs mark the mean, under a red
     ellipse), with a zoom on it beside (``zoom_image``: a window of 3 standard deviations, where a typical
-    ellipse is large enough to see); the "draw samples" button draws samples z ~ q(z|x) and shows their decodings (grey placeholders before).
+    ellipse is large enough to see); the "draw samples" button draws samples z ~ q(z|x) and shows their decodings
+    (grey placeholders before).
 
     Drive it with ``select(index)``, ``select_random(label)`` and ``draw_samples()``; read ``index``,
     ``posterior`` (mean, std) and ``current_images()``: {"input": the image (28, 28), "reconstruction":
     sigmoid(decode(mean of q)) (28, 28), "samples": decodings of the drawn z (S, 28, 28), S = 0 before a draw}.
     The random digits and samples come from ``generator`` (default: a new generator seeded with 0, so that
-    the widget is reproducible). Taught in ``notebooks/04_latent_explorer.ipynb``.
+    the widget is reproducible). Its labels and buttons are in the language of the course's messages when it is
+    made; its messages and captions in the language when they are shown.
+    Taught in ``notebooks/04_latent_explorer.ipynb``.
     """
 
-    SNAPSHOT_ACTION = "pick digits and draw samples"
+    SNAPSHOT_ACTION = N_("pick digits and draw samples")
 
     PLACEHOLDER_INK = 0.08  # the light grey of the sample frames before a draw
     SAMPLE_COLUMNS = 4  # samples in rows of 4, so that the panels fit side by side in a laptop's notebook
@@ -153,11 +166,13 @@ class DigitEncoder(_ShowsPicture, _ReportsInput):
         self._lock = threading.RLock()
         self.num_samples, self.scale = num_samples, scale
         self.generator = torch.Generator().manual_seed(0) if generator is None else generator
-        self.index_box = widgets.Text(description="digit #", continuous_update=False,
-                                      placeholder=f"0 to {len(self.images) - 1}")
-        self.digit = widgets.Dropdown(options=list(range(10)), value=7, description="class", layout={"width": "150px"})
-        self.random_button = widgets.Button(description="a random one")
-        self.sample_button = widgets.Button(description="draw samples", tooltip="draw z ~ q(z|x) and decode them")
+        self.index_box = widgets.Text(description=tr("digit #"), continuous_update=False,
+                                      placeholder=tr("0 to {last}", last=len(self.images) - 1))
+        self.digit = widgets.Dropdown(options=list(range(10)), value=7, description=tr("class"),
+                                      layout={"width": "150px"})
+        self.random_button = widgets.Button(description=tr("a random one"))
+        self.sample_button = widgets.Button(description=tr("draw samples"),
+                                            tooltip=tr("draw z ~ q(z|x) and decode them"))
         self.messages = _MessageArea()
         self.pair_image = widgets.Image(format="png")
         self.samples_image = widgets.Image(format="png")
@@ -170,7 +185,7 @@ class DigitEncoder(_ShowsPicture, _ReportsInput):
         self.random_button.on_click(lambda _button: self.messages.guard(lambda: self.select_random(self.digit.value)))
         self.sample_button.on_click(lambda _button: self.messages.guard(self.draw_samples))
         self.samples_caption = widgets.HTML()
-        left = widgets.VBox([widgets.HTML("<b>input</b> | <b>reconstruction</b>"), self.pair_image,
+        left = widgets.VBox([widgets.HTML(tr("<b>input</b> | <b>reconstruction</b>")), self.pair_image,
                              self.samples_caption, self.samples_image])
         right = image_row([self.scatter_image, widgets.VBox([self.zoom_caption, self.zoom_image])])
         panels = [left] + ([right] if self.scatter is not None else [])
@@ -195,7 +210,8 @@ class DigitEncoder(_ShowsPicture, _ReportsInput):
         self._reconstruction = decode_images(self.model, self.mu[self.index][None])[0].numpy()
         self._samples, self.sample_codes = np.zeros((0, 28, 28), np.float32), None
         label = int(self.labels[self.index])
-        self.messages.say(f"test image {self.index}" + (f", labelled {label}." if label >= 0 else "."))
+        self.messages.say(tr("test image {index}, labelled {label}.", index=self.index, label=label) if label >= 0
+                          else tr("test image {index}.", index=self.index))
         self._refresh()
 
     def type_index(self, text: str) -> None:
@@ -208,7 +224,8 @@ class DigitEncoder(_ShowsPicture, _ReportsInput):
         """Show a random test image of class ``label``, drawn with the widget's generator."""
         candidates = torch.nonzero(self.labels == int(label)).flatten()
         if len(candidates) == 0:
-            raise WidgetInputError(f"there is no test image labelled {label}; choose a class from 0 to 9.")
+            raise WidgetInputError(tr("there is no test image labelled {label}; choose a class from 0 to 9.",
+                                      label=label))
         pick = torch.randint(len(candidates), (1,), generator=self.generator).item()
         self.select(int(candidates[pick]))
 
@@ -218,8 +235,8 @@ class DigitEncoder(_ShowsPicture, _ReportsInput):
         z = reparameterize(self.mu[self.index], self.logvar[self.index], self.num_samples, generator=self.generator)
         self.sample_codes = z.numpy()
         self._samples = decode_images(self.model, z).numpy()
-        self.messages.say(f"{self.num_samples} samples of q(z|x) for test image {self.index}: the spread of these "
-                          "decodings is the encoder's uncertainty.")
+        self.messages.say(tr("{count} samples of q(z|x) for test image {index}: the spread of these decodings is the "
+                             "encoder's uncertainty.", count=self.num_samples, index=self.index))
         self._refresh()
 
     @locked
@@ -237,12 +254,13 @@ class DigitEncoder(_ShowsPicture, _ReportsInput):
         placeholder = np.full((self.num_samples, 28, 28), self.PLACEHOLDER_INK, np.float32)
         show_png(self.samples_image, png_bytes(digit_pixels(self._samples if drawn else placeholder,
                                                             self.scale // 2 + 1, columns=self.SAMPLE_COLUMNS)))
-        self.samples_caption.value = ("<b>decodings of samples z ~ q(z|x)</b>" + (
-            "" if drawn else " (none yet: press <i>draw samples</i>)"))
+        self.samples_caption.value = (
+            tr("<b>decodings of samples z ~ q(z|x)</b>") if drawn
+            else tr("<b>decodings of samples z ~ q(z|x)</b> (none yet: press <i>draw samples</i>)"))
         if self.scatter is not None:
             mean, std = self.posterior
             show_png(self.scatter_image, self.scatter.render(mean.tolist(), (mean.tolist(), (4 * std).tolist()),
                                                              self.sample_codes))
             zoom, half = self.scatter.zoom(mean.tolist(), std.tolist(), self.sample_codes)
             show_png(self.zoom_image, zoom)
-            self.zoom_caption.value = f"<b>zoom</b>: z ± {half:.2f} around<br>the mean of q(z|x)"
+            self.zoom_caption.value = tr("<b>zoom</b>: z ± {half:.2f} around<br>the mean of q(z|x)", half=half)

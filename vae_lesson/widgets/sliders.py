@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import ipywidgets as widgets
 import torch
 
+from vae_lesson.i18n import tr
 from vae_lesson.widgets.rendering import SLIDER_STYLE, SLIDER_WIDTH, locked, on_step
 
 
@@ -60,7 +61,7 @@ class _LatentSliders:
             self._holding = False
         self._refresh()
         if hasattr(self, "messages"):  # the message line must not describe a z the sliders no longer show
-            self.messages.say("z set from code: the sliders show it.")
+            self.messages.say(tr("z set from code: the sliders show it."))
 
     def _clipped(self, code: torch.Tensor) -> list[float]:
         """The values of ``code`` in the sliders' dimensions, clipped to their range."""
