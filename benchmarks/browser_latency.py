@@ -4,13 +4,19 @@ Opens notebook 04 in JupyterLab in headless Chromium (the setup of tests/test_br
 first latent slider's track at ``--moves`` positions spread over its range, as a student would. For each click it
 measures, in the page, with ``performance.now()``:
 
-- **image changed**: from the pointer press to the moment the explorer's ``<img>`` gets its new ``src`` (seen by a
-  MutationObserver): the widget's message to the kernel, the kernel's decoding and PNG encoding, the message back;
-- **painted**: to the end of the next frame after the new image is decoded (``img.decode()`` then two
-  ``requestAnimationFrame`` callbacks): what the student sees.
+- **sent**: to the moment the page sends the slider's new value to the kernel (a wrapper around the page's
+  ``WebSocket.send``, installed before JupyterLab connects);
+- **first** and **answered**: to the arrival of the first message back (the kernel's "busy" status) and of the
+  last one before the image changes (the one carrying the new PNG);
+- **changed**: to the moment the explorer's ``<img>`` gets its new ``src`` (seen by a MutationObserver);
+- **decoded**: to the end of ``img.decode()``;
+- **frame**: to the frame that shows the new image (the first animation frame after decoding, then a message
+  posted from it, which runs once that frame is rendered): what the student sees, end to end;
+- **painted**: the earlier measure, two ``requestAnimationFrame`` callbacks, which waits for one more frame.
 
-Prints medians and 90th percentiles, and the kernel-side time of the same updates as
-benchmarks/widget_latency.py measures it, for comparison. Nothing here is a test: timings depend on the machine.
+Prints medians and 90th percentiles. Compare the kernel's own share with benchmarks/widget_latency.py.
+Nothing here is a test: timings depend on the machine, and on a 2-core machine the browser, the server and the
+kernel share the cores.
 
 Usage:  python benchmarks/browser_latency.py [--moves 40]
 """
@@ -29,19 +35,70 @@ import test_browser as lab  # noqa: E402  (the JupyterLab and Chromium setup of 
 
 NOTEBOOK = ROOT / "notebooks" / "04_latent_explorer.ipynb"
 
-#: Installed in the page on the explorer's digit image: one record per new image.
+#: Installed in the page before the notebook's kernel connects: notes when the page sends a message to the kernel
+#: (the first after a press is the slider's new value) and when each message from the server arrives.
+WIRETAP = """() => {
+    window.__sent = [];
+    window.__received = [];
+    const send = WebSocket.prototype.send;
+    WebSocket.prototype.send = function (data) { window.__sent.push(performance.now()); return send.call(this, data); };
+    const add = WebSocket.prototype.addEventListener;
+    WebSocket.prototype.addEventListener = function (type, listener, options) {
+        if (type === 'message') {
+            const inner = listener;
+            listener = function (event) { window.__received.push(performance.now()); return inner.call(this, event); };
+        }
+        return add.call(this, type, listener, options);
+    };
+    const onmessage = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onmessage');
+    Object.defineProperty(WebSocket.prototype, 'onmessage', {
+        set(handler) {
+            onmessage.set.call(this, handler && function (event) { window.__received.push(performance.now()); return handler.call(this, event); });
+        },
+        get() { return onmessage.get.call(this); },
+    });
+}"""
+
+#: Installed in the page on the explorer's digit image: one record per new image. "frame" is when the frame that
+#: shows the new image has been produced: the first animation frame after the image is decoded, then a message
+#: posted from it, which runs after that frame's rendering (a second requestAnimationFrame, used before, waits for
+#: the frame after, and overstates by up to a frame).
 OBSERVE = """(img) => {
     window.__latency = [];
     window.__pressed = null;
     document.addEventListener('pointerdown', () => { window.__pressed = performance.now(); }, true);
+    const after = (t) => (window.__sent.find((s) => s >= t) ?? NaN);
     new MutationObserver(async () => {
         const pressed = window.__pressed, changed = performance.now();
+        const sent = after(pressed);
+        const replies = window.__received.filter((r) => r >= sent && r <= changed);
+        const first = replies[0] ?? NaN, answer = replies.pop() ?? NaN;
         await img.decode();
-        requestAnimationFrame(() => requestAnimationFrame(() => {
-            window.__latency.push({changed: changed - pressed, painted: performance.now() - pressed});
-        }));
+        const decoded = performance.now();
+        requestAnimationFrame(() => {
+            const channel = new MessageChannel();
+            channel.port1.onmessage = () => {
+                const frame = performance.now();
+                requestAnimationFrame(() => window.__latency.push({
+                    sent: sent - pressed, first: first - pressed, answered: answer - pressed, changed: changed - pressed,
+                    decoded: decoded - pressed, frame: frame - pressed, painted: performance.now() - pressed,
+                }));
+            };
+            channel.port2.postMessage(null);
+        });
     }).observe(img, {attributes: true, attributeFilter: ['src']});
 }"""
+
+#: What each record's fields measure, in the order printed.
+STAGES = {
+    "sent": "pointer press -> the new value's message leaves for the kernel",
+    "first": "pointer press -> the first message back arrives (the kernel's 'busy')",
+    "answered": "pointer press -> the kernel's message with the new image arrives",
+    "changed": "pointer press -> new image src",
+    "decoded": "pointer press -> new image decoded",
+    "frame": "pointer press -> the frame showing it (end to end)",
+    "painted": "pointer press -> the frame after that (double requestAnimationFrame, as measured before)",
+}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -52,6 +109,7 @@ def percentile(values: list[float], q: float) -> float:
 def measure(moves: int) -> dict[str, list[float]]:
     with lab.jupyter_lab_server([NOTEBOOK]) as (base, token, folder), lab.chromium_context(folder) as context:
         page = context.new_page()
+        page.add_init_script(f"({WIRETAP})()")
         lab._open_and_run_all(page, base, token, NOTEBOOK.name)
         # the first output with latent sliders is the 2-D explorer (z[0], z[1]); its first image is the digit
         cell = page.locator(".jp-Cell").filter(has=page.locator(".widget-slider")).first
@@ -76,7 +134,37 @@ def measure(moves: int) -> dict[str, list[float]]:
                 raise
             page.wait_for_timeout(300)  # let the kernel go idle: one move at a time, as a student clicks
         records = page.evaluate("() => window.__latency")[:moves]
-    return {key: [r[key] for r in records] for key in ("changed", "painted")}
+    return {key: [r[key] for r in records] for key in STAGES}
+
+
+def kernel_round_trip(requests: int = 30) -> dict[str, list[float]]:
+    """The same kind of kernel, reached directly over ZMQ (jupyter_client: no server, no browser): milliseconds from
+    sending an empty execute request to its "busy" status and to its reply, one request at a time."""
+    import time
+
+    from jupyter_client.manager import start_new_kernel
+
+    manager, client = start_new_kernel(kernel_name="python3")
+    rows: dict[str, list[float]] = {"busy": [], "reply": []}
+    try:
+        client.execute_interactive("pass", timeout=60)
+        for _ in range(requests):
+            start = time.perf_counter()
+            msg_id = client.execute("pass", store_history=False)
+            while True:
+                msg = client.get_iopub_msg(timeout=10)
+                if msg["parent_header"].get("msg_id") == msg_id and msg["content"].get("execution_state") == "busy":
+                    rows["busy"].append((time.perf_counter() - start) * 1e3)
+                    break
+            client.get_shell_msg(timeout=10)
+            rows["reply"].append((time.perf_counter() - start) * 1e3)
+            while client.get_iopub_msg(timeout=10)["content"].get("execution_state") != "idle":
+                pass
+            time.sleep(0.3)  # idle between requests, as between a student's clicks
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    return rows
 
 
 def main() -> None:
@@ -85,10 +173,18 @@ def main() -> None:
     args = parser.parse_args()
     results = measure(args.moves)
     print(f"2-D LatentExplorer in JupyterLab (headless Chromium), {len(results['painted'])} slider moves:")
-    for key, label in (("changed", "pointer press -> new image src"), ("painted", "pointer press -> painted")):
-        values = results[key]
+    for key, label in STAGES.items():
+        values = [v for v in results[key] if v == v]  # NaN where a stage was not seen
+        if not values:
+            print(f"  {label}: not seen")
+            continue
         print(f"  {label}: median {statistics.median(values):.1f} ms, "
               f"90th percentile {percentile(values, 0.9):.1f} ms")
+    direct = kernel_round_trip()
+    print("The same kind of kernel reached directly over ZMQ (no server, no browser), an empty execute request:")
+    for key, label in (("busy", "request -> 'busy'"), ("reply", "request -> reply")):
+        print(f"  {label}: median {statistics.median(direct[key]):.1f} ms, "
+              f"90th percentile {percentile(direct[key], 0.9):.1f} ms")
 
 
 if __name__ == "__main__":

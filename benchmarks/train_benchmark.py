@@ -62,6 +62,32 @@ def matmul_gflops(n: int = 2048, reps: int = 15) -> float:
     return 2 * n**3 / statistics.median(times) / 1e9
 
 
+def products_ms(model: VAE, batch_size: int = BATCH_SIZE, reps: int = 200) -> float:
+    """Median milliseconds of one training step's matrix products alone, the ones ``flops_per_example`` counts:
+    each Linear layer's forward (x W^T), weight gradient (g^T x) and, but for the first, input gradient (g W),
+    at the layers' real shapes, with nothing between them. A step of ``fit`` cannot take less; the gap between
+    the two is the rest of the step (the small operators, autograd, the optimizer, Python)."""
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    shapes = [(torch.randn(batch_size, m.in_features), m.weight.detach().clone(), torch.randn(batch_size, m.out_features))
+              for m in linears]
+
+    def step() -> None:
+        for index, (x, w, g) in enumerate(shapes):
+            torch.mm(x, w.t())
+            torch.mm(g.t(), x)
+            if index:
+                torch.mm(g, w)
+
+    for _ in range(20):
+        step()
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e3
+
+
 class ReferenceLoop:
     """The common tutorial pattern: a per-item Dataset (one image per __getitem__, binarized on the fly),
     a DataLoader that collates items into batches, and a plain training loop; same model, batch size and loss."""
@@ -100,9 +126,10 @@ def throughput(x: torch.Tensor, rounds: int = 5) -> dict[str, list[float]]:
     model = VAE(**MODEL)
     fit(model, x[:5000], 1, batch_size=BATCH_SIZE, lr=LR, progress=False)  # warm-up
     reference = ReferenceLoop(x)
-    rows: dict[str, list[float]] = {"matmul": [], "fit": [], "reference": []}
+    rows: dict[str, list[float]] = {"matmul": [], "products": [], "fit": [], "reference": []}
     for _ in range(rounds):
         rows["matmul"].append(matmul_gflops())
+        rows["products"].append(products_ms(model))
         start = time.perf_counter()
         fit(model, x, 1, batch_size=BATCH_SIZE, lr=LR, progress=False)
         rows["fit"].append(len(x) / (time.perf_counter() - start))
@@ -275,6 +302,14 @@ def report_throughput(x_train: torch.Tensor) -> None:
     print(f"fit: {rate:,.0f} examples/s = {rate * flops / 1e9:.1f} GFLOP/s ({flops / 1e6:.2f} MFLOP per example); "
           f"fraction of the matmul's GFLOP/s in the same round: median {statistics.median(fractions):.0%} "
           f"(rounds: {', '.join(f'{f:.0%}' for f in fractions)})")
+    step_ms = [BATCH_SIZE / r * 1e3 for r in rows["fit"]]
+    product_share = [p / t for p, t in zip(rows["products"], step_ms)]
+    product_rate = [BATCH_SIZE * flops / (p / 1e3) / 1e9 / m for p, m in zip(rows["products"], rows["matmul"])]
+    print(f"a step of fit: {statistics.median(step_ms):.2f} ms; its matrix products alone: "
+          f"{statistics.median(rows['products']):.2f} ms (at {statistics.median(product_rate):.0%} of the large matmul's "
+          f"rate), {statistics.median(product_share):.0%} of the step (rounds: "
+          f"{', '.join(f'{v:.0%}' for v in product_share)}); the rest of the step: "
+          f"{statistics.median(t - p for t, p in zip(step_ms, rows['products'])):.2f} ms")
     print(f"reference per-item DataLoader loop: {statistics.median(rows['reference']):,.0f} examples/s; "
           f"fit / reference in the same round: median {statistics.median(speedups):.2f}x "
           f"(rounds: {', '.join(f'{v:.2f}' for v in speedups)})", flush=True)

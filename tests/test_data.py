@@ -250,3 +250,19 @@ def test_binarize_in_blocks_draws_what_one_block_draws(monkeypatch):
     monkeypatch.setattr(data, "BINARIZE_BLOCK_PIXELS", 4 * 1001)
     assert torch.equal(data.binarize(x, torch.Generator().manual_seed(5)), whole)
     assert torch.equal(data.binarize(x[:5], torch.Generator().manual_seed(5)), whole[:5])  # a prefix of the stream
+
+
+def test_pixel_means_agree_with_one_float64_mean_across_blocks(monkeypatch):
+    x = torch.rand(2_500, 7, 4, generator=torch.Generator().manual_seed(0))
+    reference = x.double().mean(0)  # exact enough: float64 sums of 2,500 float32 values
+    monkeypatch.setattr(data, "PIXEL_MEAN_BLOCK_ROWS", 300)  # several blocks and a short last one
+    means = data.pixel_means(x)
+    assert means.dtype == torch.float64 and means.shape == (7, 4)
+    torch.testing.assert_close(means, reference, rtol=0, atol=1e-14)
+
+
+def test_pixel_means_of_one_image_is_the_image_and_of_none_is_an_error():
+    x = torch.rand(1, 784, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(data.pixel_means(x), x[0].double())
+    with pytest.raises(ValueError, match="at least one image"):
+        data.pixel_means(torch.zeros(0, 784))

@@ -276,6 +276,26 @@ def binarized_test_set(seed: int = 0) -> Tensor:
     return binarize_once(x_test, seed)
 
 
+#: Rows per block in :func:`pixel_means`: float64 copies of 1,024 images are 6 MB, not the whole set's 376 MB.
+PIXEL_MEAN_BLOCK_ROWS = 1024
+
+
+def pixel_means(x: Tensor) -> Tensor:
+    """Each pixel's mean intensity over the images ``x`` ((N, ...), N >= 1), in float64, shape ``x.shape[1:]``.
+
+    Summed in float64 block by block: a float64 mean over the whole of MNIST's training set at once
+    (``x.mean(0, dtype=torch.float64)``) makes a float64 copy of all of it, and briefly raises the kernel's memory
+    by about 350 MB. Used by ``VAE.init_output_bias`` (taught in ``notebooks/03_train_vae.ipynb``) and
+    ``rate_distortion.collapsed_point`` (``notebooks/07_conditional_and_beta.ipynb``).
+    """
+    if len(x) == 0:
+        raise ValueError("pixel_means needs at least one image.")
+    total = torch.zeros(x.shape[1:], dtype=torch.float64)
+    for block in x.split(PIXEL_MEAN_BLOCK_ROWS):
+        total += block.double().sum(0)
+    return total / len(x)
+
+
 def batches(
     x: Tensor | Sequence[Tensor],
     batch_size: int,

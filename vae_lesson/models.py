@@ -15,6 +15,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
+from vae_lesson.data import pixel_means
 from vae_lesson.gaussians import reparameterize
 from vae_lesson.likelihoods import BernoulliLikelihood, Likelihood, make_likelihood
 
@@ -113,7 +114,7 @@ class BaseVAE(nn.Module):
         x = flatten_images(train_x)
         if len(x) == 0 or x.min() < 0 or x.max() > 1:
             raise ValueError("train_x must hold at least one image with intensities in [0, 1].")
-        mean = x.mean(dim=0, dtype=torch.float64).clamp(clip, 1 - clip)
+        mean = pixel_means(x).clamp(clip, 1 - clip)  # block-wise: no float64 copy of the whole set
         with torch.no_grad():
             self._output_bias().copy_(torch.logit(mean))
 

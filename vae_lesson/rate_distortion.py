@@ -17,6 +17,7 @@ import torch
 from matplotlib.axes import Axes
 from torch import Tensor
 
+from vae_lesson.data import pixel_means
 from vae_lesson.evaluation import RateDistortion, active_units, rate_distortion, reconstruction_means, sample_means
 from vae_lesson.models import VAE
 from vae_lesson.train import History, fit
@@ -70,7 +71,7 @@ def collapsed_point(x_train: Tensor, x_eval: Tensor, clip: float = 1e-3) -> Rate
     of the best decoder that ignores z, one independent Bernoulli per pixel with the training images' mean
     intensity (what ``init_output_bias`` starts a decoder at), on the binary images ``x_eval``. Nats per image."""
     x_train, x_eval = x_train.reshape(len(x_train), -1), x_eval.reshape(len(x_eval), -1)
-    p = x_train.mean(0, dtype=torch.float64).clamp(clip, 1 - clip)
+    p = pixel_means(x_train).clamp(clip, 1 - clip)
     log_p = (x_eval.double() * p.log() + (1 - x_eval.double()) * (1 - p).log()).sum(1)
     return RateDistortion(0.0, -log_p.mean().item())
 
