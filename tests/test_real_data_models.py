@@ -29,7 +29,8 @@ def test_conv_vae_encodes_every_image_shape_alike(shape):
     mu, logvar = model.encode(x.reshape(shape))
     ref_mu, ref_logvar = model.encode(x)
     assert mu.shape == logvar.shape == (5, 6)
-    torch.testing.assert_close(mu, ref_mu) and torch.testing.assert_close(logvar, ref_logvar)
+    torch.testing.assert_close(mu, ref_mu)
+    torch.testing.assert_close(logvar, ref_logvar)
 
 
 def test_conv_vae_decodes_codes_with_a_sample_axis_like_one_by_one():

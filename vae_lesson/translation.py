@@ -23,6 +23,7 @@ import copy
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -175,7 +176,7 @@ def first_setup_cell(nb: nbformat.NotebookNode, colab_cell_id: str) -> str | Non
 
 
 def build_translation(english: nbformat.NotebookNode, catalog: dict, stored: nbformat.NotebookNode | None,
-                      title_cell: callable, colab_cell_id: str) -> nbformat.NotebookNode:
+                      title_cell: Callable[[str], str], colab_cell_id: str) -> nbformat.NotebookNode:
     """The Korean notebook made from ``english`` and its ``catalog`` (entries assumed current): markdown
     translated (``title_cell(text)`` adds the navigation to the first cell), code copied with the setup line,
     outputs kept from the ``stored`` Korean notebook where a code cell's source is unchanged."""
@@ -197,7 +198,6 @@ def build_translation(english: nbformat.NotebookNode, catalog: dict, stored: nbf
             cell.outputs, cell.execution_count = previous.outputs, previous.execution_count
         else:
             cell.outputs, cell.execution_count = [], None
-    built.metadata["language_info"] = english.metadata.get("language_info", {})
     built.metadata["vae_lesson"] = {"edition": KOREAN}
     return built
 
