@@ -7,14 +7,17 @@ import pytest
 import torch
 
 from vae_lesson.checkpoints import load_checkpoint, save_checkpoint
+from vae_lesson.data import load_mnist, test_subset
 from vae_lesson.elbo import elbo, elbo_terms, iwae_bound
-from vae_lesson.evaluation import bits_per_dim_estimate, evaluate, reconstruction_means, sample_means
+from vae_lesson.evaluation import (
+    bits_per_dim_estimate, evaluate, learned_sigma_and_rmse, mean_kl, reconstruction_means, sample_means,
+)
 from vae_lesson.likelihoods import (
     BernoulliLikelihood, ContinuousBernoulliLikelihood, GaussianLikelihood, GreyBernoulliLikelihood, dequantize,
     gaussian_log_likelihood,
 )
 from vae_lesson.models import ConvVAE, VAE, build_model
-from vae_lesson.train import fit
+from vae_lesson.train import fit, train_short
 
 
 def grey_images(n=64, seed=0):
@@ -192,3 +195,50 @@ def test_bits_per_dim_estimate_converts_minus_l_k():
     expected = (-bounds.mean().item() + 784 * math.log(256)) / (784 * math.log(2))
     assert bpd == pytest.approx(expected, rel=1e-6)
     assert stderr == pytest.approx(bounds.std().item() / math.sqrt(20) / (784 * math.log(2)), rel=1e-6)
+
+
+# --- notebook 06's helpers: train_short, mean_kl, learned_sigma_and_rmse ---
+
+def test_train_short_is_reproducible_uses_the_likelihood_and_trains():
+    images = load_mnist("test")[0][test_subset(512, seed=3)]
+    untrained = VAE(latent_dim=32, likelihood=GaussianLikelihood(0.1))
+    a = train_short(GaussianLikelihood(0.1), images, epochs=2, seed=5)
+    b = train_short(GaussianLikelihood(0.1), images, epochs=2, seed=5)
+    c = train_short(GaussianLikelihood(0.1), images, epochs=2, seed=6)
+    assert isinstance(a.likelihood, GaussianLikelihood) and a.likelihood.sigma == pytest.approx(0.1)
+    assert not a.training
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert not all(torch.equal(p, q) for p, q in zip(a.parameters(), c.parameters()))
+    x = dequantize(images, torch.Generator().manual_seed(0))
+    before = evaluate(untrained, x, generator=torch.Generator().manual_seed(1))["elbo"]
+    after = evaluate(a, x, generator=torch.Generator().manual_seed(1))["elbo"]
+    assert after > before + 1000  # digits: the output bias and two epochs gain thousands of nats at sigma = 0.1
+
+
+def test_mean_kl_agrees_with_torch_distributions():
+    torch.manual_seed(0)
+    model = VAE(latent_dim=6).eval()
+    x = (torch.rand(50, 784, generator=torch.Generator().manual_seed(2)) < 0.3).float()
+    with torch.no_grad():
+        mu, logvar = model.encode(x)
+    q = torch.distributions.Normal(mu.double(), (0.5 * logvar.double()).exp())
+    p = torch.distributions.Normal(torch.zeros_like(q.loc), torch.ones_like(q.scale))
+    reference = torch.distributions.kl_divergence(q, p).sum(-1).mean().item()
+    assert mean_kl(model, x) == pytest.approx(reference, rel=1e-5)
+
+
+def test_learned_sigma_and_rmse_of_a_decoder_that_always_draws_grey():
+    model = VAE(latent_dim=4, likelihood=GaussianLikelihood(0.2, learn_sigma=True)).eval()
+    last = [m for m in model.modules() if isinstance(m, torch.nn.Linear)][-1]
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.zero_()  # sigmoid(0) = 1/2 at every pixel, whatever z
+    x = grey_images(20, seed=4)
+    sigma, rmse = learned_sigma_and_rmse(model, x)
+    assert sigma == pytest.approx(0.2)
+    assert rmse == pytest.approx(math.sqrt(((x - 0.5) ** 2).mean().item()), rel=1e-6)
+
+
+def test_learned_sigma_and_rmse_refuses_a_decoder_without_sigma():
+    with pytest.raises(ValueError, match="Gaussian decoder"):
+        learned_sigma_and_rmse(VAE(latent_dim=4), grey_images(3))

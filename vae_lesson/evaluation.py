@@ -102,6 +102,28 @@ def kl_per_dimension_of(mu: Tensor, logvar: Tensor) -> Tensor:
     return kl_diag_normal_std_normal(mu[..., None], logvar[..., None]).mean(0)  # one dimension at a time
 
 
+def mean_kl(model: VAE, x: Tensor, labels: Tensor | None = None) -> float:
+    """Average KL(q(z|x) || p(z)) over the images x, in nats, in closed form (no sampling), without gradients.
+    For any likelihood: x as the model's encoder takes it (binary, or dequantized grey levels for a model of grey
+    levels). Taught in ``notebooks/06_real_data.ipynb``, which compares it across decoders."""
+    mu, logvar = posterior_means_and_logvars(model, x, labels=labels)
+    return kl_diag_normal_std_normal(mu, logvar).mean().item()
+
+
+def learned_sigma_and_rmse(model: VAE, x: Tensor, seed: int = 7) -> tuple[float, float]:
+    """A Gaussian decoder's sigma, and the root of its mean squared error on the images x with z drawn from q(z|x)
+    (as in training; the draw seeded by ``seed``), both in intensity units. For a learned sigma the two should meet:
+    the best sigma for a fixed decoder is the root of its MSE. Taught in ``notebooks/06_real_data.ipynb``."""
+    sigma = getattr(model.likelihood, "sigma", None)
+    if sigma is None:
+        raise ValueError(f"learned_sigma_and_rmse needs a model with a Gaussian decoder (likelihood with a sigma), "
+                         f"got a {type(model.likelihood).__name__}.")
+    with torch.no_grad():
+        out = model(x, generator=torch.Generator().manual_seed(seed))
+        mse = (model.likelihood.mean(out.logits) - flatten_images(x)).square().mean().item()
+    return sigma, math.sqrt(mse)
+
+
 def reconstruction_means(model: VAE, x: Tensor, batch_size: int = 1000, labels: Tensor | None = None) -> Tensor:
     """The expected image under p(x|z) at the posterior mean z = E_q[z], for every image of x: (N, 784), without
     gradients. For any likelihood (``model.likelihood.mean``); what the notebooks draw as a "reconstruction".

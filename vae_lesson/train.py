@@ -16,7 +16,7 @@ from torch import Tensor
 from vae_lesson.data import _binarize_unchecked, batches, binarize_once
 from vae_lesson.elbo import elbo_terms, require_labels_for
 from vae_lesson.evaluation import evaluate
-from vae_lesson.likelihoods import dequantize, make_likelihood
+from vae_lesson.likelihoods import Likelihood, dequantize, make_likelihood
 from vae_lesson.models import VAE, flatten_images
 
 #: Notebook 03's recipe, which :func:`fit`'s defaults follow: minibatches of 128, Adam's learning rate decaying
@@ -212,6 +212,18 @@ def fit(
         bar.close()
     model.eval()
     return history
+
+
+def train_short(likelihood: Likelihood | dict | str, images: Tensor, epochs: int = 3, seed: int = 0) -> VAE:
+    """A short run for comparing decoders: the course's model (``VAE(latent_dim=32)``) with the decoder
+    ``likelihood`` (a name or a :mod:`vae_lesson.likelihoods` module), its output bias started at the images' mean
+    (``init_output_bias``), then trained by :func:`fit` with its defaults for ``epochs`` epochs, all seeded by
+    ``seed``. Returns the model, in eval mode. Taught in ``notebooks/06_real_data.ipynb``."""
+    torch.manual_seed(seed)
+    model = VAE(latent_dim=32, likelihood=likelihood)
+    model.init_output_bias(images)
+    fit(model, images, epochs=epochs, generator=torch.Generator().manual_seed(seed), progress=False)
+    return model
 
 
 def _labelled_batches(x: Tensor, labels: Tensor | None, batch_size: int, generator: torch.Generator | None):
