@@ -1,8 +1,9 @@
 """Latency in the browser: notebook 04's 2-D LatentExplorer, from a slider's change in the page to the new picture.
 
 Opens notebook 04 in JupyterLab in headless Chromium (the setup of tests/test_browser.py), runs it, and clicks the
-first latent slider's track at ``--moves`` positions spread over its range, as a student would. For each click it
-measures, in the page, with ``performance.now()``:
+first latent slider's track (of the 2-D explorer, or with ``--explorer 32d`` the 32-D one) at ``--moves``
+positions spread over its range, as a student would. For each click it measures, in the page, with
+``performance.now()``:
 
 - **sent**: to the moment the page sends the slider's new value to the kernel (a wrapper around the page's
   ``WebSocket.send``, installed before JupyterLab connects);
@@ -18,7 +19,7 @@ Prints medians and 90th percentiles. Compare the kernel's own share with benchma
 Nothing here is a test: timings depend on the machine, and on a 2-core machine the browser, the server and the
 kernel share the cores.
 
-Usage:  python benchmarks/browser_latency.py [--moves 40]
+Usage:  python benchmarks/browser_latency.py [--moves 40] [--explorer 2d|32d]
 """
 
 from __future__ import annotations
@@ -106,13 +107,17 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def measure(moves: int) -> dict[str, list[float]]:
+#: The explorers that --explorer can choose, in notebook 04's order: the 2-D one also redraws the latent scatter.
+EXPLORERS = ("2d", "32d")
+
+
+def measure(moves: int, explorer: str = "2d") -> dict[str, list[float]]:
     with lab.jupyter_lab_server([NOTEBOOK]) as (base, token, folder), lab.chromium_context(folder) as context:
         page = context.new_page()
         page.add_init_script(f"({WIRETAP})()")
         lab._open_and_run_all(page, base, token, NOTEBOOK.name)
-        # the first output with latent sliders is the 2-D explorer (z[0], z[1]); its first image is the digit
-        cell = page.locator(".jp-Cell").filter(has=page.locator(".widget-slider")).first
+        # outputs with latent sliders: the 2-D explorer (z[0], z[1]) first, then the 32-D one; the first image is the digit
+        cell = page.locator(".jp-Cell").filter(has=page.locator(".widget-slider")).nth(EXPLORERS.index(explorer))
         cell.scroll_into_view_if_needed()
         page.evaluate(OBSERVE, cell.locator("img.widget-image").first.element_handle())
         slider = cell.locator(".widget-slider").first
@@ -170,9 +175,12 @@ def kernel_round_trip(requests: int = 30) -> dict[str, list[float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--moves", type=int, default=40, help="slider moves to time (at least 30)")
+    parser.add_argument("--explorer", choices=EXPLORERS, default="2d",
+                        help="notebook 04's 2-D LatentExplorer (digit and latent scatter; the default) or the 32-D one "
+                             "(the digit only)")
     args = parser.parse_args()
-    results = measure(args.moves)
-    print(f"2-D LatentExplorer in JupyterLab (headless Chromium), {len(results['painted'])} slider moves:")
+    results = measure(args.moves, args.explorer)
+    print(f"{args.explorer.upper()} LatentExplorer in JupyterLab (headless Chromium), {len(results['painted'])} slider moves:")
     for key, label in STAGES.items():
         values = [v for v in results[key] if v == v]  # NaN where a stage was not seen
         if not values:
