@@ -7,15 +7,18 @@ positions spread over its range, as a student would. For each click it measures,
 
 - **sent**: to the moment the page sends the slider's new value to the kernel (a wrapper around the page's
   ``WebSocket.send``, installed before JupyterLab connects);
-- **first** and **answered**: to the arrival of the first message back (the kernel's "busy" status) and of the
-  last one before the image changes (the one carrying the new PNG);
+- **first** and **answered**: to the arrival of the first and of the last message received between that send and
+  the image's change (expected: the kernel's "busy" status, and the message carrying the new PNG; the script does
+  not read the messages' contents);
 - **changed**: to the moment the explorer's ``<img>`` gets its new ``src`` (seen by a MutationObserver);
 - **decoded**: to the end of ``img.decode()``;
 - **frame**: to the frame that shows the new image (the first animation frame after decoding, then a message
   posted from it, which runs once that frame is rendered): what the student sees, end to end;
 - **painted**: the earlier measure, two ``requestAnimationFrame`` callbacks, which waits for one more frame.
 
-Prints medians and 90th percentiles. Compare the kernel's own share with benchmarks/widget_latency.py.
+Prints medians and 90th percentiles (and how many moves each stage was seen in), then the same kind of kernel
+reached directly over ZMQ (a fresh python3 kernel through jupyter_client: no server, no browser), an empty execute
+request timed to its "busy" status and to its reply. Compare the kernel's own work with benchmarks/widget_latency.py.
 Nothing here is a test: timings depend on the machine, and on a 2-core machine the browser, the server and the
 kernel share the cores.
 
@@ -43,20 +46,31 @@ WIRETAP = """() => {
     window.__received = [];
     const send = WebSocket.prototype.send;
     WebSocket.prototype.send = function (data) { window.__sent.push(performance.now()); return send.call(this, data); };
-    const add = WebSocket.prototype.addEventListener;
-    WebSocket.prototype.addEventListener = function (type, listener, options) {
-        if (type === 'message') {
-            const inner = listener;
-            listener = function (event) { window.__received.push(performance.now()); return inner.call(this, event); };
+    // message listeners, function or object (handleEvent), get a timing wrapper; removal finds it again
+    const wrappers = new WeakMap();
+    const timed = (listener) => {
+        if (!listener || (typeof listener !== 'function' && typeof listener.handleEvent !== 'function')) return listener;
+        if (!wrappers.has(listener)) {
+            wrappers.set(listener, function (event) {
+                window.__received.push(performance.now());
+                return typeof listener === 'function' ? listener.call(this, event) : listener.handleEvent(event);
+            });
         }
-        return add.call(this, type, listener, options);
+        return wrappers.get(listener);
+    };
+    const add = WebSocket.prototype.addEventListener, remove = WebSocket.prototype.removeEventListener;
+    WebSocket.prototype.addEventListener = function (type, listener, options) {
+        return add.call(this, type, type === 'message' ? timed(listener) : listener, options);
+    };
+    WebSocket.prototype.removeEventListener = function (type, listener, options) {
+        return remove.call(this, type, type === 'message' && listener && wrappers.has(listener) ? wrappers.get(listener) : listener, options);
     };
     const onmessage = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onmessage');
+    const handlers = new WeakMap();  // the handler the page set, for the getter
     Object.defineProperty(WebSocket.prototype, 'onmessage', {
-        set(handler) {
-            onmessage.set.call(this, handler && function (event) { window.__received.push(performance.now()); return handler.call(this, event); });
-        },
-        get() { return onmessage.get.call(this); },
+        configurable: true,
+        set(handler) { handlers.set(this, handler); onmessage.set.call(this, typeof handler === 'function' ? timed(handler) : handler); },
+        get() { return handlers.has(this) ? handlers.get(this) : onmessage.get.call(this); },
     });
 }"""
 
@@ -93,8 +107,8 @@ OBSERVE = """(img) => {
 #: What each record's fields measure, in the order printed.
 STAGES = {
     "sent": "pointer press -> the new value's message leaves for the kernel",
-    "first": "pointer press -> the first message back arrives (the kernel's 'busy')",
-    "answered": "pointer press -> the kernel's message with the new image arrives",
+    "first": "pointer press -> the first message back arrives (expected: the kernel's 'busy')",
+    "answered": "pointer press -> the last message before the new src arrives (expected: the new PNG)",
     "changed": "pointer press -> new image src",
     "decoded": "pointer press -> new image decoded",
     "frame": "pointer press -> the frame showing it (end to end)",
@@ -187,7 +201,7 @@ def main() -> None:
             print(f"  {label}: not seen")
             continue
         print(f"  {label}: median {statistics.median(values):.1f} ms, "
-              f"90th percentile {percentile(values, 0.9):.1f} ms")
+              f"90th percentile {percentile(values, 0.9):.1f} ms ({len(values)} moves)")
     direct = kernel_round_trip()
     print("The same kind of kernel reached directly over ZMQ (no server, no browser), an empty execute request:")
     for key, label in (("busy", "request -> 'busy'"), ("reply", "request -> reply")):

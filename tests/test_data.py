@@ -261,8 +261,16 @@ def test_pixel_means_agree_with_one_float64_mean_across_blocks(monkeypatch):
     torch.testing.assert_close(means, reference, rtol=0, atol=1e-14)
 
 
+def test_pixel_means_of_grey_levels_equal_one_float64_mean_to_the_last_bit(monkeypatch):
+    # grey levels k/255 as float32 (MNIST's): float64 sums of them are exact, in blocks or not, so the means are equal
+    x = torch.randint(0, 256, (3_000, 784), generator=torch.Generator().manual_seed(2)).float() / 255
+    monkeypatch.setattr(data, "PIXEL_MEAN_BLOCK_ROWS", 1024)
+    assert torch.equal(data.pixel_means(x), x.double().sum(0) / len(x))
+
+
 def test_pixel_means_of_one_image_is_the_image_and_of_none_is_an_error():
     x = torch.rand(1, 784, generator=torch.Generator().manual_seed(1))
     assert torch.equal(data.pixel_means(x), x[0].double())
-    with pytest.raises(ValueError, match="at least one image"):
-        data.pixel_means(torch.zeros(0, 784))
+    for empty in (torch.zeros(0, 784), torch.tensor(0.5)):
+        with pytest.raises(ValueError, match="at least one image"):
+            data.pixel_means(empty)

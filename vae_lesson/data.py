@@ -288,9 +288,9 @@ def pixel_means(x: Tensor) -> Tensor:
     by about 350 MB. Used by ``VAE.init_output_bias`` (taught in ``notebooks/03_train_vae.ipynb``) and
     ``rate_distortion.collapsed_point`` (``notebooks/07_conditional_and_beta.ipynb``).
     """
-    if len(x) == 0:
-        raise ValueError("pixel_means needs at least one image.")
-    total = torch.zeros(x.shape[1:], dtype=torch.float64)
+    if x.dim() < 1 or len(x) == 0:
+        raise ValueError(f"pixel_means needs a stack of at least one image (N, ...), got shape {tuple(x.shape)}.")
+    total = torch.zeros(x.shape[1:], dtype=torch.float64, device=x.device)
     for block in x.split(PIXEL_MEAN_BLOCK_ROWS):
         total += block.double().sum(0)
     return total / len(x)

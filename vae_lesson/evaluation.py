@@ -1,8 +1,9 @@
 """Evaluating a VAE: the mean ELBO and its terms, the test log-likelihood from L_k the way papers do, active
 units, KL per dimension, and rate and distortion.
 
-Taught in ``notebooks/03_train_vae.ipynb`` (rate and distortion in ``notebooks/07_conditional_and_beta.ipynb``).
-Every function takes ``labels=`` too, the images' class numbers, which a conditional VAE needs
+Taught in ``notebooks/03_train_vae.ipynb`` (decoders of grey levels in ``notebooks/06_real_data.ipynb``, rate and
+distortion in ``notebooks/07_conditional_and_beta.ipynb``). Every function but ``learned_sigma_and_rmse`` takes
+``labels=`` too, the images' class numbers, which a conditional VAE needs
 (:class:`vae_lesson.models.ConditionalVAE`) and any other model refuses.
 """
 

@@ -216,9 +216,11 @@ def fit(
 
 def train_short(likelihood: Likelihood | dict | str, images: Tensor, epochs: int = 3, seed: int = 0) -> VAE:
     """A short run for comparing decoders: the course's model (``VAE(latent_dim=32)``) with the decoder
-    ``likelihood`` (a name or a :mod:`vae_lesson.likelihoods` module), its output bias started at the images' mean
-    (``init_output_bias``), then trained by :func:`fit` with its defaults for ``epochs`` epochs, all seeded by
-    ``seed``. Returns the model, in eval mode. Taught in ``notebooks/06_real_data.ipynb``."""
+    ``likelihood`` (a name, a config dict or a :mod:`vae_lesson.likelihoods` module: pass a new module per call, since
+    the model keeps the one it is given), its output bias started at the images' mean (``init_output_bias``), then
+    trained by :func:`fit` with its defaults for ``epochs`` epochs. ``seed`` seeds the initial weights (through
+    ``torch.manual_seed``, which also resets PyTorch's global generator) and fit's draws. Returns the model, in eval
+    mode. Taught in ``notebooks/06_real_data.ipynb``."""
     torch.manual_seed(seed)
     model = VAE(latent_dim=32, likelihood=likelihood)
     model.init_output_bias(images)
