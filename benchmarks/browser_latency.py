@@ -13,7 +13,8 @@ positions spread over its range, as a student would. For each click it measures,
 - **changed**: to the moment the explorer's ``<img>`` gets its new ``src`` (seen by a MutationObserver);
 - **decoded**: to the end of ``img.decode()``;
 - **frame**: to the frame that shows the new image (the first animation frame after decoding, then a message
-  posted from it, which runs once that frame is rendered): what the student sees, end to end;
+  posted from it, which runs once the main thread has done that frame's work; rasterization and display follow):
+  what the student sees, end to end, less those last steps;
 - **painted**: the earlier measure, two ``requestAnimationFrame`` callbacks, which waits for one more frame.
 
 Prints medians and 90th percentiles (and how many moves each stage was seen in), then the same kind of kernel
@@ -75,9 +76,9 @@ WIRETAP = """() => {
 }"""
 
 #: Installed in the page on the explorer's digit image: one record per new image. "frame" is when the frame that
-#: shows the new image has been produced: the first animation frame after the image is decoded, then a message
-#: posted from it, which runs after that frame's rendering (a second requestAnimationFrame, used before, waits for
-#: the frame after, and overstates by up to a frame).
+#: shows the new image has been prepared: the first animation frame after the image is decoded, then a message
+#: posted from it, which runs once the main thread has done that frame's work, before rasterization and display
+#: (a second requestAnimationFrame, used before, waits for the frame after, and overstates by up to a frame).
 OBSERVE = """(img) => {
     window.__latency = [];
     window.__pressed = null;

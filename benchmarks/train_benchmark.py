@@ -65,8 +65,9 @@ def matmul_gflops(n: int = 2048, reps: int = 15) -> float:
 def products_ms(model: VAE, batch_size: int = BATCH_SIZE, reps: int = 200) -> float:
     """Median milliseconds of one training step's matrix products alone, the ones ``flops_per_example`` counts:
     each Linear layer's forward (x W^T), weight gradient (g^T x) and, but for the first, input gradient (g W),
-    at the layers' real shapes, with nothing between them. A step of ``fit`` cannot take less; the gap between
-    the two is the rest of the step (the small operators, autograd, the optimizer, Python)."""
+    at the layers' real shapes, with nothing between them and the same operands reused (warm caches): a lower bound
+    for these products in eager float32 PyTorch. The gap between it and a step of ``fit`` is the rest of the step
+    (the small operators, autograd, the optimizer, Python) plus whatever the products lose inside a real step."""
     linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
     shapes = [(torch.randn(batch_size, m.in_features), m.weight.detach().clone(), torch.randn(batch_size, m.out_features))
               for m in linears]
